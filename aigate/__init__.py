@@ -1,0 +1,84 @@
+"""aigate: govern AI-generated pull requests with Rego policies.
+
+Detect whether a PR is AI-generated, normalise its metadata, diff and scanner reports into one
+input document, evaluate Rego policies on it, and return a structured decision:
+
+    from pathlib import Path
+    from aigate import Gate
+
+    with Gate.from_config(".ai-code-gate.yml") as gate:
+        decision = gate.evaluate(pr=Path("pr.json"), commits=Path("commits.json"), diff=Path("pr.diff"))
+    if decision.outcome == "block":
+        ...
+"""
+
+from aigate.config import GateConfig, load_config
+from aigate.errors import (
+    AigateError,
+    CommitsError,
+    ConfigError,
+    DiffError,
+    EngineError,
+    EngineUnavailableError,
+    InputDocumentError,
+    InputError,
+    PolicyError,
+    PullRequestError,
+    RepositoryError,
+    ScanError,
+)
+from aigate.gate import Gate
+from aigate.models import (
+    AuditEvent,
+    Commit,
+    Decision,
+    Dependency,
+    Detection,
+    FileChange,
+    Finding,
+    InputDocument,
+    Person,
+    PrAuthor,
+    PullRequest,
+    Risk,
+    RiskFactor,
+    Signal,
+    Trailer,
+    Violation,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AigateError",
+    "AuditEvent",
+    "Commit",
+    "CommitsError",
+    "ConfigError",
+    "Decision",
+    "Dependency",
+    "Detection",
+    "DiffError",
+    "EngineError",
+    "EngineUnavailableError",
+    "FileChange",
+    "Finding",
+    "Gate",
+    "GateConfig",
+    "InputDocument",
+    "InputDocumentError",
+    "InputError",
+    "Person",
+    "PolicyError",
+    "PrAuthor",
+    "PullRequest",
+    "PullRequestError",
+    "RepositoryError",
+    "Risk",
+    "RiskFactor",
+    "ScanError",
+    "Signal",
+    "Trailer",
+    "Violation",
+    "load_config",
+]

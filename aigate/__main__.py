@@ -1,0 +1,5 @@
+import sys
+
+from aigate._cli import main
+
+sys.exit(main())

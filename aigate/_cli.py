@@ -1,0 +1,165 @@
+"""The `aigate` command. Exit codes: 0 not blocked, 1 blocked, 2 any error (never 0 on an error)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from aigate import _batch
+from aigate.config import load_config
+from aigate.engines.interface import load_policy_set
+from aigate.errors import AigateError
+from aigate.gate import Gate
+from aigate.models import InputDocument
+from aigate.render import RENDERERS
+
+EXIT_OK = 0
+EXIT_BLOCKED = 1
+EXIT_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are errors like any other: one line, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"aigate: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_sources(parser: argparse.ArgumentParser) -> None:
+    sources = parser.add_argument_group("sources")
+    sources.add_argument("--pr", type=Path, help="PR metadata: aigate JSON, or a GitHub pull_request event payload")
+    sources.add_argument("--commits", type=Path, help="commits JSON: aigate form or GitHub's PR commits list")
+    sources.add_argument("--diff", type=Path, help="unified diff (git diff output)")
+    sources.add_argument("--repo", type=Path, help="local git repository to read commits, diff and branch from")
+    sources.add_argument("--base", help="base ref, with --repo")
+    sources.add_argument("--head", help="head ref, with --repo")
+    sources.add_argument("--scan", type=Path, action="append", default=[], help="scanner report (repeatable)")
+    sources.add_argument("--input", type=Path, help="a ready input document (JSON); excludes the other sources")
+    parser.add_argument(
+        "--config", type=Path, help="path to .ai-code-gate.yml (default: ./.ai-code-gate.yml if present)"
+    )
+    parser.add_argument("--output", "-o", type=Path, help="write the output here instead of standard output")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="aigate", description="Govern AI-generated pull requests with Rego policies.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    evaluate = commands.add_parser("evaluate", help="decide on a PR: allow, review or block")
+    _add_sources(evaluate)
+    evaluate.add_argument("--format", choices=sorted(RENDERERS), default="json")
+    evaluate.add_argument(
+        "--batch", type=Path, metavar="DIR",
+        help="evaluate every PR in DIR (a folder per PR, or input-document .json files); reports, exits 0",
+    )
+    evaluate.add_argument("--workers", type=int, default=0, help="worker processes for --batch (0: one per core)")
+    evaluate.set_defaults(handler=_evaluate)
+
+    show_input = commands.add_parser("input", help="print the normalised input document as JSON")
+    _add_sources(show_input)
+    show_input.set_defaults(handler=_input)
+
+    test = commands.add_parser("test-policies", help="run the Rego unit tests (*_test.rego) of a policy folder")
+    test.add_argument("--config", type=Path, help="configuration whose compiled data the tests see")
+    test.add_argument("policy_dir", type=Path, nargs="?", help="default: the configured or built-in policies")
+    test.set_defaults(handler=_test_policies)
+    return parser
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    if args.config is not None:
+        return Path(args.config)
+    default = Path(".ai-code-gate.yml")
+    return default if default.is_file() else None
+
+
+def _document(gate: Gate, args: argparse.Namespace) -> InputDocument:
+    if args.input is not None:
+        if any([args.pr, args.commits, args.diff, args.repo, args.scan]):
+            raise AigateError("--input takes a ready input document; do not combine it with other sources")
+        from aigate.document import load_input_document
+
+        return load_input_document(args.input)
+    if args.repo is None and (args.base or args.head):
+        raise AigateError("--base and --head need --repo")
+    return gate.input_document(
+        pr=args.pr, commits=args.commits, diff=args.diff, repo=args.repo, base=args.base, head=args.head,
+        scans=args.scan,
+    )
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise AigateError(f"--output {output}: cannot write: {e.strerror or e}") from e
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    renderer = RENDERERS[args.format]()
+    if args.batch is not None:
+        report = _batch.evaluate_directory(
+            args.batch, config_path=_config_path(args), renderer=renderer, workers=args.workers
+        )
+        _write(report.text, args.output)
+        for problem in report.errors:
+            print(f"aigate: error: {problem}", file=sys.stderr)
+        return EXIT_ERROR if report.errors else EXIT_OK
+    with Gate.from_config(_config_path(args)) as gate:
+        decision = gate.evaluate(_document(gate, args))
+    _write(renderer.render(decision), args.output)
+    return EXIT_BLOCKED if decision.blocked else EXIT_OK
+
+
+def _input(args: argparse.Namespace) -> int:
+    with Gate.from_config(_config_path(args)) as gate:
+        document = _document(gate, args)
+    _write(json.dumps(document.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n", args.output)
+    return EXIT_OK
+
+
+def _test_policies(args: argparse.Namespace) -> int:
+    from aigate import _resources
+    from aigate.engines.embedded import EmbeddedEngine
+    from aigate.policy_tests import run_tests
+
+    config = load_config(_config_path(args))
+    directory = args.policy_dir or config.policy_dir or _resources.policies_dir()
+    policies = load_policy_set(directory, include_tests=True)
+    engine = EmbeddedEngine(policies, {"aigate": {"config": config.data}})
+    results = run_tests(policies, engine.evaluate_rule)
+    for result in results:
+        if not result.passed:
+            print(f"FAIL {result.test.module}: {result.test.rule}: {result.detail}")
+    failed = sum(not r.passed for r in results)
+    print(f"rego: {len(results) - failed} passed, {failed} failed")
+    if not results:
+        raise AigateError(f"{directory}: no test_ rules found in *_test.rego files")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+        return code
+    except AigateError as e:
+        print(e.diagnostics(), file=sys.stderr)
+    except KeyboardInterrupt:
+        print("aigate: error: interrupted", file=sys.stderr)
+    except Exception as e:  # fail closed: an unforeseen failure is an error, never an allow
+        print(f"aigate: internal error: {type(e).__name__}: {' '.join(str(e).split())}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""The published JSON Schemas of the input document, decision and audit event, made from the models.
+
+`python -m aigate._schemas` rewrites `schemas/`; a test checks the files match the models.
+(`config.schema.json` is written by hand: it documents the YAML file, not a model.)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from aigate.models import AuditEvent, Decision, InputDocument
+
+__all__ = ["GENERATED_SCHEMAS", "schema_text"]
+
+GENERATED_SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
+    "input.schema.json": (InputDocument, "aigate input document (the policies' `input`)"),
+    "decision.schema.json": (Decision, "aigate decision"),
+    "audit_event.schema.json": (AuditEvent, "aigate audit event"),
+}
+
+
+def schema_text(name: str) -> str:
+    model, title = GENERATED_SCHEMAS[name]
+    generated = model.model_json_schema(mode="serialization" if model is not InputDocument else "validation")
+    schema: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://aigate.dev/schemas/{name}",
+        **generated,
+        "title": title,
+    }
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    target = Path(argv[0]) if argv else Path(__file__).resolve().parent.parent / "schemas"
+    for name in GENERATED_SCHEMAS:
+        (target / name).write_text(schema_text(name), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,297 @@
+"""Load `.ai-code-gate.yml`: safe YAML, schema validation with line numbers, defaults, compilation.
+
+The compiled form is what the policies read as `data.aigate.config`: every pattern already
+turned into the regular expressions both engines run identically, tiers sorted, modes resolved.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from aigate import _resources
+from aigate.errors import ConfigError
+from aigate.patterns import CompiledPattern, combined_regex, lines_regex, path_regex, text_regex
+
+__all__ = ["CONFIG_FILE_NAME", "GateConfig", "LAYERS", "config_from_mapping", "load_config"]
+
+CONFIG_FILE_NAME = ".ai-code-gate.yml"
+# Layers that produce violations, each with its own observe/warn/block mode.
+LAYERS = ("paths", "scope", "tests", "scanning", "risk")
+# Maps whose keys the user chooses: a user's map replaces the default instead of merging into it.
+_REPLACED_MAPS = frozenset({"risk_tiers"})
+_TIER_DEFAULTS = {"approvals": 0, "auto_merge": False, "require_security_team": False}
+_MAX_CONFIG_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """A loaded, validated configuration."""
+
+    settings: dict[str, Any]
+    """The merged configuration, every key present, as in `.ai-code-gate.yml`."""
+    data: dict[str, Any]
+    """The compiled configuration the policies read as `data.aigate.config`."""
+    source: str
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    @property
+    def digest(self) -> str:
+        canonical = json.dumps(self.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    @property
+    def policy_dir(self) -> Path | None:
+        configured = self.settings["policy"]["policy_dir"]
+        return None if configured is None else (self.base_dir / configured).resolve()
+
+    @property
+    def audit(self) -> dict[str, Any]:
+        return dict(self.settings["audit"])
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config file, relative to the file's folder."""
+        return (self.base_dir / relative).resolve()
+
+
+class _YamlError(Exception):
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
+
+
+class _StrictSafeLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys, which PyYAML would silently let the last one win."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _YamlError(key_node.start_mark.line + 1, f"duplicate key {key!r}")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_config(path: str | Path | None = None) -> GateConfig:
+    """Load a config file; `None` means the defaults alone."""
+    if path is None:
+        return config_from_mapping({}, source="<defaults>")
+    config_path = Path(path)
+    source = str(config_path)
+    try:
+        raw = config_path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{source}: cannot read: {e.strerror or e}") from e
+    if len(raw) > _MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: file is larger than {_MAX_CONFIG_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{source}: not UTF-8 text (byte {e.start})") from e
+    user, root = _parse_yaml(text, source)
+    return config_from_mapping(user, source=source, base_dir=config_path.resolve().parent, _root=root)
+
+
+def config_from_mapping(
+    user: Mapping[str, Any],
+    *,
+    source: str = "<config>",
+    base_dir: Path | None = None,
+    _root: yaml.Node | None = None,
+) -> GateConfig:
+    """Validate a user's configuration mapping, fill in defaults and compile it."""
+    _validate(user, source, _root)
+    settings = _merge(_defaults(), dict(user))
+    for tier in settings["review"]["risk_tiers"].values():
+        for key, value in _TIER_DEFAULTS.items():
+            tier.setdefault(key, value)
+    _validate(settings, source, None)
+    data = _compile(settings, source, _root)
+    return GateConfig(settings=settings, data=data, source=source, base_dir=base_dir or Path.cwd())
+
+
+def _parse_yaml(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None]:
+    try:
+        loader = _StrictSafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            document = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except _YamlError as e:
+        raise ConfigError(f"{source}: line {e.line}: {e.problem}") from e
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(f"{source}: {where}invalid YAML: {e.problem or e.context}") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{source}: invalid YAML: {e}") from e
+    if document is None:
+        return {}, None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{source}: line 1: the file must be a mapping of sections, not {_kind(document)}")
+    return document, root
+
+
+def _validate(instance: Mapping[str, Any], source: str, root: yaml.Node | None) -> None:
+    validator = jsonschema.Draft202012Validator(_resources.load_schema("config.schema.json"))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    if error is None:
+        return
+    location = list(error.absolute_path)
+    problem = error.message
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        unknown = sorted(str(k) for k in error.instance if k not in known)
+        if unknown:
+            location.append(unknown[0])
+            problem = "unknown key" + (f"; expected one of: {', '.join(sorted(known))}" if known else "")
+    raise ConfigError(f"{source}: {_where(root, location)}{_dotted(location) or '(top level)'}: {problem}")
+
+
+def _where(root: yaml.Node | None, location: list[str | int]) -> str:
+    line = _line_of(root, location)
+    return f"line {line}: " if line is not None else ""
+
+
+def _line_of(root: yaml.Node | None, location: list[str | int]) -> int | None:
+    node = root
+    line = None
+    for step in location:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == step:
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _dotted(location: list[str | int]) -> str:
+    text = ""
+    for step in location:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    return "a string" if isinstance(value, str) else type(value).__name__
+
+
+def _defaults() -> dict[str, Any]:
+    with _resources.defaults_path().open(encoding="utf-8") as handle:
+        defaults: dict[str, Any] = yaml.safe_load(handle)
+    return defaults
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict) and key not in _REPLACED_MAPS:
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+class _Compiler:
+    def __init__(self, source: str, root: yaml.Node | None) -> None:
+        self.source = source
+        self.root = root
+
+    def _compile_each(self, location: list[str | int], patterns: list[str], **kind: bool) -> list[CompiledPattern]:
+        compiled = []
+        for index, pattern in enumerate(patterns):
+            try:
+                regex = path_regex(pattern) if kind.get("path") else text_regex(pattern, **{
+                    k: v for k, v in kind.items() if k != "path"
+                })
+            except ValueError as e:
+                where = [*location, index]
+                raise ConfigError(
+                    f"{self.source}: {_where(self.root, where)}{_dotted(where)}: {pattern!r}: {e}"
+                ) from e
+            compiled.append(CompiledPattern(pattern, regex))
+        return compiled
+
+    def text_patterns(self, location: list[str | int], patterns: list[str], **kind: bool) -> list[dict[str, str]]:
+        return [c.as_data() for c in self._compile_each(location, patterns, **kind)]
+
+    def path_matcher(self, location: list[str | int], patterns: list[str]) -> dict[str, Any]:
+        compiled = self._compile_each(location, patterns, path=True)
+        return {
+            "patterns": [c.as_data() for c in compiled],
+            "regex": combined_regex(compiled),
+            "lines_regex": lines_regex(compiled),
+        }
+
+
+def _compile(settings: dict[str, Any], source: str, root: yaml.Node | None) -> dict[str, Any]:
+    compiler = _Compiler(source, root)
+    detection = settings["detection"]
+    policy = settings["policy"]
+    scanning = settings["scanning"]
+    review = settings["review"]
+
+    section_mode = {"paths": policy["mode"], "scope": policy["mode"], "tests": policy["mode"],
+                    "scanning": scanning["mode"], "risk": review["mode"]}
+    modes = {layer: policy["modes"].get(layer, section_mode[layer]) for layer in LAYERS}
+
+    blocked = policy["blocked_patterns"]
+    sensitive = policy["sensitive_patterns"] + [p for p in blocked if p not in policy["sensitive_patterns"]]
+    tiers = sorted(
+        ({"name": name, **tier} for name, tier in review["risk_tiers"].items()),
+        key=lambda tier: (tier["threshold"], tier["name"]),
+    )
+    return {
+        "detection": {
+            "labels": compiler.text_patterns(["detection", "labels"], detection["labels"]),
+            "co_authors": compiler.text_patterns(["detection", "co_authors"], detection["co_authors"]),
+            "bot_authors": compiler.text_patterns(["detection", "bot_authors"], detection["bot_authors"]),
+            "branch_prefixes": compiler.text_patterns(
+                ["detection", "branch_prefixes"], detection["branch_prefixes"], anchored=False, prefix=True
+            ),
+            "message_markers": compiler.text_patterns(
+                ["detection", "message_markers"], detection["message_markers"], anchored=False
+            ),
+        },
+        "apply_to_human": policy["apply_to_human"],
+        "modes": modes,
+        "paths": {
+            "allow_all": not policy["allowed_patterns"],
+            "allowed": compiler.path_matcher(["policy", "allowed_patterns"], policy["allowed_patterns"]),
+            "blocked": compiler.path_matcher(["policy", "blocked_patterns"], blocked),
+            "sensitive": compiler.path_matcher(["policy", "sensitive_patterns"], sensitive),
+        },
+        "scope_limits": dict(policy["scope_limits"]),
+        "require_tests": {
+            "enabled": policy["require_tests"]["enabled"],
+            "source": compiler.path_matcher(
+                ["policy", "require_tests", "source_patterns"], policy["require_tests"]["source_patterns"]
+            ),
+            "test": compiler.path_matcher(
+                ["policy", "require_tests", "test_patterns"], policy["require_tests"]["test_patterns"]
+            ),
+        },
+        "scanning": {"max_findings": dict(scanning["max_findings"]), "block_secrets": scanning["block_secrets"]},
+        "risk": {"tiers": tiers, "weights": copy.deepcopy(review["risk_weights"])},
+    }

@@ -1,0 +1,131 @@
+"""Assemble and validate the input document from its sources."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from pydantic import ValidationError
+
+from aigate import _resources
+from aigate.errors import DiffError, InputDocumentError
+from aigate.models import Commit, Dependency, FileChange, Finding, InputDocument, PullRequest
+from aigate.sources._io import first_validation_problem, read_json, read_text
+from aigate.sources.commits import load_commits, load_commits_file
+from aigate.sources.diff import parse_diff
+from aigate.sources.git_repo import read_repository
+from aigate.sources.pull_request import load_pull_request, load_pull_request_file
+from aigate.sources.scans import load_scan_file
+
+__all__ = ["build_input_document", "canonical_json", "input_digest", "load_input_document"]
+
+PrSource = PullRequest | Mapping[str, Any] | Path
+CommitsSource = Sequence[Commit] | Sequence[Mapping[str, Any]] | Path
+DiffSource = str | Path | Sequence[FileChange]
+
+
+def build_input_document(
+    *,
+    pr: PrSource | None = None,
+    commits: CommitsSource | None = None,
+    diff: DiffSource | None = None,
+    repo: Path | None = None,
+    base: str | None = None,
+    head: str | None = None,
+    scans: Iterable[Path] = (),
+    findings: Iterable[Finding] = (),
+    dependencies: Iterable[Dependency] = (),
+) -> InputDocument:
+    """Normalise every given source into one input document.
+
+    A local repository (`repo`, `base`, `head`) supplies commits, the diff and the head branch;
+    explicit `commits`/`diff` take precedence over it, and `pr` metadata over its branch names.
+    Paths are read as files; mappings, sequences and strings are taken as already loaded.
+    """
+    pull_request = _pull_request(pr)
+    commit_list: tuple[Commit, ...] = ()
+    files: tuple[FileChange, ...] = ()
+    if repo is not None:
+        if not base or not head:
+            raise InputDocumentError("--repo", "needs both --base and --head")
+        snapshot = read_repository(repo, base, head)
+        commit_list = snapshot.commits
+        files = parse_diff(snapshot.diff_text, source=f"git diff {base}...{head}")
+        pull_request = pull_request.model_copy(
+            update={
+                "head_branch": pull_request.head_branch or snapshot.head_branch,
+                "base_branch": pull_request.base_branch or snapshot.base_branch,
+            }
+        )
+    if commits is not None:
+        commit_list = _commits(commits)
+    if diff is not None:
+        files = _files(diff)
+    all_findings = list(findings)
+    all_dependencies = list(dependencies)
+    for scan in scans:
+        scan_findings, scan_dependencies = load_scan_file(scan)
+        all_findings.extend(scan_findings)
+        all_dependencies.extend(scan_dependencies)
+    return InputDocument(
+        pr=pull_request,
+        commits=commit_list,
+        files=files,
+        findings=tuple(all_findings),
+        dependencies=tuple(all_dependencies),
+    )
+
+
+def load_input_document(data: Mapping[str, Any] | Path, *, source: str | None = None) -> InputDocument:
+    """A ready input document, validated against `schemas/input.schema.json` and the model."""
+    if isinstance(data, Path):
+        source = source or str(data)
+        data = read_json(data, InputDocumentError)
+    source = source or "input"
+    if not isinstance(data, Mapping):
+        raise InputDocumentError(source, f"expected a JSON object, got {type(data).__name__}")
+    validator = jsonschema.Draft202012Validator(_resources.load_schema("input.schema.json"))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        location = "/".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise InputDocumentError(source, f"{location}: {error.message}")
+    try:
+        return InputDocument.model_validate(data)
+    except ValidationError as e:
+        raise InputDocumentError(source, first_validation_problem(e)) from e
+
+
+def canonical_json(document: InputDocument) -> str:
+    """Compact JSON in model field order: the same document always gives the same text (and digest)."""
+    return document.model_dump_json()
+
+
+def input_digest(canonical: str) -> str:
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _pull_request(pr: PrSource | None) -> PullRequest:
+    if pr is None:
+        return PullRequest()
+    if isinstance(pr, Path):
+        return load_pull_request_file(pr)
+    return load_pull_request(pr)
+
+
+def _commits(commits: CommitsSource) -> tuple[Commit, ...]:
+    if isinstance(commits, Path):
+        return load_commits_file(commits)
+    if all(isinstance(commit, Commit) for commit in commits):
+        return tuple(commit for commit in commits if isinstance(commit, Commit))
+    return load_commits(list(commits))
+
+
+def _files(diff: DiffSource) -> tuple[FileChange, ...]:
+    if isinstance(diff, Path):
+        return parse_diff(read_text(diff, DiffError), source=str(diff))
+    if isinstance(diff, str):
+        return parse_diff(diff)
+    return tuple(diff)

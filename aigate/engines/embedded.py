@@ -1,0 +1,90 @@
+"""The default engine: regorus, a Rust Rego interpreter, in-process.
+
+Policies and data are parsed once into a prepared engine; each evaluation runs on a clone,
+so one `EmbeddedEngine` serves many evaluations and threads (regorus engines are not shared
+across threads; cloning skips re-parsing).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from aigate.engines.interface import DECISION_PATH, Engine, PolicySet
+from aigate.errors import EngineError, EngineUnavailableError, PolicyError
+
+__all__ = ["EmbeddedEngine", "engine_error_line"]
+
+_QUERY = "data." + DECISION_PATH.replace("/", ".")
+
+
+def engine_error_line(error: BaseException) -> str:
+    """regorus errors carry a source excerpt and, with RUST_BACKTRACE set, a backtrace: keep the gist."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    lines = [line for line in lines if line and not line.startswith("|")]
+    location = next((line[4:] for line in lines if line.startswith("--> ")), "")
+    problem = next((line for line in lines if line.startswith("error:")), lines[0] if lines else repr(error))
+    if "Stack backtrace:" in problem:
+        problem = problem.split("Stack backtrace:")[0].strip()
+    return f"{location}: {problem}" if location else problem
+
+
+class EmbeddedEngine(Engine):
+    name = "embedded"
+
+    def __init__(self, policies: PolicySet, data: dict[str, Any]) -> None:
+        try:
+            import regorus
+        except ImportError as e:
+            raise EngineUnavailableError("embedded engine: regorus is not installed") from e
+        prepared = regorus.Engine()
+        for path, source in policies.modules:
+            try:
+                prepared.add_policy(path, source)
+            except Exception as e:  # regorus raises RuntimeError/ValueError with a source excerpt
+                raise PolicyError(f"{policies.root / path}: {engine_error_line(e)}") from e
+        try:
+            prepared.add_data_json(json.dumps(data))
+        except Exception as e:
+            raise EngineError(f"embedded engine: cannot load data: {engine_error_line(e)}") from e
+        self._prepared = prepared
+        self._revision = policies.revision
+        self._local = threading.local()
+
+    @property
+    def bundle_revision(self) -> str:
+        return self._revision
+
+    def _engine(self) -> Any:
+        engine = getattr(self._local, "engine", None)
+        if engine is None:
+            engine = self._local.engine = self._prepared.clone()
+        return engine
+
+    def evaluate(self, input_document: dict[str, Any]) -> dict[str, Any]:
+        return self.evaluate_json(json.dumps(input_document, ensure_ascii=False))
+
+    def evaluate_json(self, input_json: str) -> dict[str, Any]:
+        engine = self._engine()
+        try:
+            engine.set_input_json(input_json)
+            raw = engine.eval_query_as_json(_QUERY)
+        except Exception as e:
+            raise EngineError(f"embedded engine: {engine_error_line(e)}") from e
+        results = json.loads(raw).get("result") or []
+        if not results or not results[0].get("expressions"):
+            raise EngineError(f"embedded engine: {_QUERY} is undefined")
+        value = results[0]["expressions"][0]["value"]
+        if not isinstance(value, dict):
+            raise PolicyError(f"{_QUERY} is {type(value).__name__}, not an object")
+        return value
+
+    def evaluate_rule(self, rule: str, input_document: dict[str, Any] | None = None) -> Any:
+        """The value of one rule (`data.pkg.rule`), for policy unit tests. Raises EngineError."""
+        engine = self._prepared.clone()
+        try:
+            engine.set_input_json(json.dumps(input_document or {}))
+            return json.loads(engine.eval_rule_as_json(rule))
+        except Exception as e:
+            raise EngineError(f"embedded engine: {rule}: {engine_error_line(e)}") from e

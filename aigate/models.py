@@ -1,0 +1,234 @@
+"""Typed models of the input document and of the decision.
+
+Input models forbid unknown fields: a typo in a source or a fixture fails loudly instead
+of being ignored by a policy. The JSON Schemas in `schemas/` describe the same shapes and
+are checked against these models in the tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AuditEvent",
+    "AuditPullRequest",
+    "AuditViolation",
+    "Commit",
+    "Decision",
+    "Dependency",
+    "Detection",
+    "FileChange",
+    "FileStatus",
+    "Finding",
+    "InputDocument",
+    "Mode",
+    "Outcome",
+    "Person",
+    "PrAuthor",
+    "PullRequest",
+    "Risk",
+    "RiskFactor",
+    "Severity",
+    "Signal",
+    "Trailer",
+    "Violation",
+]
+
+FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "mode_changed"]
+Severity = Literal["critical", "high", "medium", "low", "info"]
+Mode = Literal["observe", "warn", "block"]
+Outcome = Literal["allow", "review", "block"]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Input):
+    name: str = ""
+    email: str = ""
+
+
+class Trailer(_Input):
+    """One trailer of a commit message, as `git interpret-trailers --parse` prints it."""
+
+    key: str
+    value: str
+
+
+class Commit(_Input):
+    sha: str = ""
+    author: Person = Field(default_factory=Person)
+    committer: Person = Field(default_factory=Person)
+    message: str = ""
+    trailers: tuple[Trailer, ...] = ()
+
+
+class PrAuthor(_Input):
+    login: str = ""
+    # GitHub's user type: "User", "Bot", "Organization"; empty when the source does not say.
+    type: str = ""
+
+
+class PullRequest(_Input):
+    number: int | None = None
+    title: str = ""
+    body: str = ""
+    labels: tuple[str, ...] = ()
+    author: PrAuthor = Field(default_factory=PrAuthor)
+    head_branch: str = ""
+    base_branch: str = ""
+    url: str = ""
+
+
+class FileChange(_Input):
+    """One changed file, with counts exactly as `git diff --numstat` reports them."""
+
+    path: str
+    # Set only for renames and copies: the path the file came from.
+    old_path: str | None = None
+    status: FileStatus
+    binary: bool = False
+    added: int = Field(default=0, ge=0)
+    removed: int = Field(default=0, ge=0)
+    # Octal git modes ("100644", "100755", "120000" symlink, "160000" submodule); None when unknown.
+    old_mode: str | None = None
+    new_mode: str | None = None
+
+
+class Finding(_Input):
+    """One scanner finding, normalised: secrets, SAST, IaC, dependency vulnerabilities, sandbox tests."""
+
+    tool: str
+    category: Literal["secret", "sast", "iac", "dependency", "test", "other"]
+    severity: Severity
+    rule_id: str = ""
+    message: str = ""
+    path: str | None = None
+    line: int | None = None
+
+
+class Dependency(_Input):
+    """A dependency the PR adds, removes or updates."""
+
+    ecosystem: str
+    name: str
+    version: str | None = None
+    change: Literal["added", "removed", "updated"] = "added"
+
+
+class InputDocument(_Input):
+    """Everything the policies see, as `input`."""
+
+    schema_version: Literal["1"] = "1"
+    pr: PullRequest = Field(default_factory=PullRequest)
+    commits: tuple[Commit, ...] = ()
+    files: tuple[FileChange, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Signal(_Output):
+    """One detection signal that matched: where (kind), what text (value), which configured pattern."""
+
+    kind: Literal["label", "co_author", "bot_author", "branch", "message_marker"]
+    value: str
+    pattern: str
+
+
+class Detection(_Output):
+    is_ai: bool
+    signals: tuple[Signal, ...] = ()
+
+
+class Violation(_Output):
+    rule: str
+    layer: str
+    severity: Severity
+    message: str
+    path: str | None = None
+    mode: Mode
+    # True only in block mode: a blocking violation makes the outcome "block".
+    blocking: bool
+
+
+class RiskFactor(_Output):
+    name: str
+    points: int
+    detail: str
+
+
+class Risk(_Output):
+    score: int = Field(ge=0, le=100)
+    factors: tuple[RiskFactor, ...] = ()
+    tier: str
+    approvals: int = Field(ge=0)
+    auto_merge: bool
+    require_security_team: bool
+    # The risk layer's mode: only "block" lets the tier turn an allow into a review.
+    mode: Mode
+
+
+class Decision(_Output):
+    """What the host should do with the PR, and why."""
+
+    outcome: Outcome
+    is_ai: bool
+    detection: Detection
+    violations: tuple[Violation, ...] = ()
+    # None when the PR is not AI-generated and checks are not applied to human PRs.
+    risk: Risk | None = None
+    engine: str
+    policy_revision: str
+    config_digest: str
+    input_digest: str
+    decision_id: str
+
+    @property
+    def blocked(self) -> bool:
+        return self.outcome == "block"
+
+
+class AuditViolation(_Output):
+    rule: str
+    layer: str
+    severity: Severity
+    path: str | None = None
+    blocking: bool
+
+
+class AuditPullRequest(_Output):
+    number: int | None = None
+    url: str = ""
+    author: str = ""
+    head_branch: str = ""
+    base_branch: str = ""
+
+
+class AuditEvent(_Output):
+    """One structured audit record per decision, for a SIEM or an append-only log."""
+
+    event: Literal["aigate.decision"] = "aigate.decision"
+    schema_version: Literal["1"] = "1"
+    timestamp: str
+    decision_id: str
+    outcome: Outcome
+    is_ai: bool
+    signal_kinds: tuple[str, ...] = ()
+    violations: tuple[AuditViolation, ...] = ()
+    risk_score: int | None = None
+    risk_tier: str | None = None
+    pr: AuditPullRequest
+    engine: str
+    policy_revision: str
+    config_digest: str
+    input_digest: str
+    # The input document after redaction, when the audit config asks for it ("input: full").
+    input: dict[str, Any] | None = None
+    duration_ms: float

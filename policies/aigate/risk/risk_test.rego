@@ -1,0 +1,92 @@
+package aigate.risk_test
+
+import rego.v1
+
+import data.aigate.risk
+
+_file(path, added) := {"path": path, "old_path": null, "status": "modified", "binary": false, "added": added, "removed": 0}
+
+_files(n, added) := [_file(sprintf("docs/f%d.md", [i]), added) | some i in numbers.range(1, n)]
+
+_finding(severity) := {"tool": "t", "category": "sast", "severity": severity, "rule_id": "r", "message": "m", "path": null, "line": null}
+
+_points(inp) := points if {
+	factors := risk.factors with input as object.union({"files": [], "findings": [], "dependencies": []}, inp)
+	points := {f.name: f.points | some f in factors}
+}
+
+test_files_two_points_each if {
+	_points({"files": _files(3, 0)}) == {"files_changed": 6}
+}
+
+test_files_capped_at_20 if {
+	_points({"files": _files(11, 0)}) == {"files_changed": 20}
+}
+
+test_lines_floor_of_fifty if {
+	_points({"files": [_file("docs/a.md", 149)]}) == {"files_changed": 2, "lines_added": 2}
+}
+
+test_lines_capped_at_20 if {
+	_points({"files": [_file("docs/a.md", 5000)]}) == {"files_changed": 2, "lines_added": 20}
+}
+
+test_sensitive_path_15_each if {
+	_points({"files": [_file("src/auth/a.ts", 0), _file(".github/ci.yml", 0)]}) == {
+		"files_changed": 4,
+		"sensitive_paths": 30,
+	}
+}
+
+test_renamed_sensitive_file_counts_once if {
+	renamed := object.union(_file("src/auth/b.ts", 0), {"old_path": "src/auth/a.ts", "status": "renamed"})
+	_points({"files": [renamed]}) == {"files_changed": 2, "sensitive_paths": 15}
+}
+
+test_new_dependency_5_each if {
+	deps := [
+		{"ecosystem": "pypi", "name": "a", "version": "1", "change": "added"},
+		{"ecosystem": "pypi", "name": "b", "version": "1", "change": "added"},
+		{"ecosystem": "pypi", "name": "c", "version": "1", "change": "removed"},
+	]
+	_points({"dependencies": deps}) == {"new_dependencies": 10}
+}
+
+test_findings_by_severity_critical_as_high if {
+	fs := [_finding("critical"), _finding("high"), _finding("medium"), _finding("low"), _finding("info")]
+	_points({"findings": fs}) == {"scan_findings": 55}
+}
+
+test_tests_subtract_ten_not_below_zero if {
+	inp := {"files": [_file("tests/test_a.py", 0)], "findings": [], "dependencies": []}
+	_points(inp) == {"files_changed": 2, "tests_included": -10}
+	risk.score == 0 with input as inp
+}
+
+test_score_capped_at_100 if {
+	fs := [_finding("high") | some _ in numbers.range(1, 10)]
+	risk.score == 100 with input as {"files": [], "findings": fs, "dependencies": []}
+}
+
+# The tier for a score of 5 * n, made of n low-severity findings.
+_tier_for_low_findings(n) := name if {
+	inp := {"files": [], "findings": [_finding("low") | some _ in numbers.range(1, n)], "dependencies": []}
+	risk.score == 5 * n with input as inp
+	name := risk.tier.name with input as inp
+}
+
+test_tier_boundaries if {
+	risk.tier.name == "low" with input as {"files": [], "findings": [], "dependencies": []}
+	_tier_for_low_findings(6) == "low" # 30
+	_tier_for_low_findings(7) == "medium" # 35
+	_tier_for_low_findings(14) == "medium" # 70
+	_tier_for_low_findings(15) == "high" # 75
+	_tier_for_low_findings(20) == "high" # 100
+}
+
+test_score_past_every_threshold_takes_highest_tier if {
+	tiers := [{"name": "low", "threshold": 10, "approvals": 0, "auto_merge": true, "require_security_team": false}]
+	fs := [_finding("high"), _finding("high")]
+	risk.tier.name == "low" with input as {"files": [], "findings": fs, "dependencies": []}
+		with data.aigate.config.risk.tiers as tiers
+}

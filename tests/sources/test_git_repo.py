@@ -1,0 +1,294 @@
+"""`read_repository` on a real repository built with git: commits of base..head in order with their
+trailers, the three-dot diff exactly as `git diff base...head` prints it, branch names, and git's
+own reason, on one line, when something is wrong."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from aigate.errors import RepositoryError
+from aigate.models import Person, Trailer
+from aigate.sources.git_repo import RepositorySnapshot, read_repository
+
+CLAUDE = Person(name="Claude", email="noreply@anthropic.com")
+ALICE = Person(name="Alice Liddell", email="alice@example.com")
+BOB = Person(name="Bob Müller", email="bob@example.com")
+
+FIX_MESSAGE = "Fix token refresh\n\nThe refresh token was not rotated.\n"
+RENAME_MESSAGE = "Rename session module\n\nCo-authored-by: Claude <noreply@anthropic.com>\n"
+# Stored verbatim: CRLF, format placeholders and a record separator must come back untouched.
+LIMIT_MESSAGE = (
+    "Add login rate limit\r\n\r\nLiteral %H %B %x00 and \x1e stay text.\r\n\r\n"
+    "Co-Authored-By: Claude <noreply@anthropic.com>\r\n"
+    "Signed-off-by: Alice Liddell <alice@example.com>\r\n\n\n"
+)
+
+
+class Repo:
+    """A git repository in a temporary folder, driven by the git binary with no user or system config."""
+
+    def __init__(self, path: Path, home: Path) -> None:
+        self.path = path
+        self.home = home
+        self.clock = 1_700_000_000
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        return {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.home),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CEILING_DIRECTORIES": str(self.path.parent),
+            "LC_ALL": "C",
+            **extra,
+        }
+
+    def git(self, *args: str, **extra_env: str) -> bytes:
+        result = subprocess.run(
+            ["git", *args], cwd=self.path, capture_output=True, env=self.environment(**extra_env), timeout=60
+        )
+        assert result.returncode == 0, result.stderr.decode("utf-8", "replace")
+        return result.stdout
+
+    def text(self, *args: str) -> str:
+        return self.git(*args).decode("utf-8", "replace")
+
+    def write(self, relative: str, content: str | bytes) -> None:
+        path = self.path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        path.write_bytes(content)
+
+    def commit(self, message: str, author: Person, committer: Person | None = None) -> str:
+        """Commit everything with `message` stored byte for byte; returns the new commit's id."""
+        self.clock += 60
+        committer = committer or author
+        message_file = self.home / "message.txt"
+        message_file.write_bytes(message.encode("utf-8"))
+        self.git("add", "-A")
+        self.git(
+            "-c", f"user.name={author.name}", "-c", f"user.email={author.email}",
+            "commit", "-q", "--cleanup=verbatim", "-F", str(message_file),
+            GIT_AUTHOR_DATE=f"@{self.clock} +0000",
+            GIT_COMMITTER_DATE=f"@{self.clock} +0000",
+            GIT_COMMITTER_NAME=committer.name,
+            GIT_COMMITTER_EMAIL=committer.email,
+        )  # fmt: skip
+        return self.text("rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """read_repository runs git with this process's environment: keep the user's config out of it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    return home
+
+
+@pytest.fixture
+def repo(tmp_path: Path, isolated_home: Path) -> Repo:
+    """main, then `claude/fix-auth` with three commits by different authors, then main moves on."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    repository = Repo(path, isolated_home)
+    repository.git("init", "-q", "-b", "main")
+    repository.write("README.md", "# Service\n")
+    repository.write("src/auth.py", "def refresh(token):\n    return token\n")
+    repository.write("src/session.py", "".join(f"line {n}\n" for n in range(20)))
+    repository.commit("Initial commit\n", ALICE)
+
+    repository.git("checkout", "-q", "-b", "claude/fix-auth")
+    repository.write("src/auth.py", "def refresh(token):\n    return rotate(token)\n")
+    repository.commit(FIX_MESSAGE, ALICE)
+    (path / "src/session.py").rename(path / "src/sessions.py")
+    repository.commit(RENAME_MESSAGE, BOB)
+    repository.write("docs/café.md", "Limits\n")
+    repository.write("src/legacy.txt", b"caf\xe9 latin-1\n")
+    repository.commit(LIMIT_MESSAGE, CLAUDE, committer=ALICE)
+
+    repository.git("checkout", "-q", "main")
+    repository.write("README.md", "# Service\n\nChanged on main after the branch.\n")
+    repository.commit("Unrelated main change\n", ALICE)
+    repository.git("checkout", "-q", "claude/fix-auth")
+    return repository
+
+
+def test_commits_are_base_to_head_oldest_first(repo: Repo) -> None:
+    snapshot = read_repository(repo.path, "main", "claude/fix-auth")
+
+    expected_ids = repo.text("rev-list", "--reverse", "main..claude/fix-auth").split()
+    assert [commit.sha for commit in snapshot.commits] == expected_ids
+    assert [commit.message for commit in snapshot.commits] == [FIX_MESSAGE, RENAME_MESSAGE, LIMIT_MESSAGE]
+    assert [commit.author for commit in snapshot.commits] == [ALICE, BOB, CLAUDE]
+    assert [commit.committer for commit in snapshot.commits] == [ALICE, BOB, ALICE]
+    assert [commit.trailers for commit in snapshot.commits] == [
+        (),
+        (Trailer(key="Co-authored-by", value="Claude <noreply@anthropic.com>"),),
+        (
+            Trailer(key="Co-Authored-By", value="Claude <noreply@anthropic.com>"),
+            Trailer(key="Signed-off-by", value="Alice Liddell <alice@example.com>"),
+        ),
+    ]
+
+
+def test_diff_text_is_the_three_dot_diff(repo: Repo) -> None:
+    snapshot = read_repository(repo.path, "main", "claude/fix-auth")
+
+    assert snapshot.diff_text == repo.text("diff", "main...claude/fix-auth")
+    # Three dots: the change main made after the branch point is not the PR's.
+    assert "README.md" not in snapshot.diff_text
+    assert "rename from src/session.py\nrename to src/sessions.py\n" in snapshot.diff_text
+    # core.quotepath: a non-ASCII path arrives as git's octal escapes; non-UTF-8 content as U+FFFD.
+    assert 'diff --git "a/docs/caf\\303\\251.md" "b/docs/caf\\303\\251.md"\n' in snapshot.diff_text
+    assert "+caf\ufffd latin-1\n" in snapshot.diff_text
+
+
+def test_branch_names(repo: Repo) -> None:
+    snapshot = read_repository(repo.path, "main", "claude/fix-auth")
+    assert (snapshot.base_branch, snapshot.head_branch) == ("main", "claude/fix-auth")
+
+
+def test_head_on_a_branch_names_that_branch(repo: Repo) -> None:
+    snapshot = read_repository(repo.path, "refs/heads/main", "HEAD")
+    assert (snapshot.base_branch, snapshot.head_branch) == ("main", "claude/fix-auth")
+    assert len(snapshot.commits) == 3
+
+
+def test_remote_tracking_branch_is_named_without_its_remote(repo: Repo) -> None:
+    repo.git("remote", "add", "upstream/mirror", "https://example.invalid/repo.git")
+    repo.git("update-ref", "refs/remotes/upstream/mirror/claude/fix-auth", "claude/fix-auth")
+    repo.git("update-ref", "refs/remotes/upstream/mirror/main", "main")
+    snapshot = read_repository(repo.path, "upstream/mirror/main", "upstream/mirror/claude/fix-auth")
+    assert (snapshot.base_branch, snapshot.head_branch) == ("main", "claude/fix-auth")
+
+
+@pytest.mark.parametrize("head", ["sha", "tag", "detached HEAD", "branch~0"])
+def test_revisions_that_are_not_branches_have_no_branch_name(repo: Repo, head: str) -> None:
+    head_id = repo.text("rev-parse", "claude/fix-auth").strip()
+    repo.git(
+        "-c",
+        "user.name=Alice",
+        "-c",
+        "user.email=alice@example.com",
+        "tag",
+        "-a",
+        "-m",
+        "release",
+        "v1.0",
+        head_id,
+    )
+    if head == "detached HEAD":
+        repo.git("checkout", "-q", "--detach", head_id)
+    revision = {"sha": head_id, "tag": "v1.0", "detached HEAD": "HEAD", "branch~0": "claude/fix-auth~0"}[head]
+
+    snapshot = read_repository(repo.path, "main", revision)
+
+    assert snapshot.head_branch == ""
+    assert snapshot.base_branch == "main"
+    assert [commit.sha for commit in snapshot.commits][-1] == head_id
+
+
+def test_empty_range_has_no_commits_and_no_diff(repo: Repo) -> None:
+    snapshot = read_repository(repo.path, "claude/fix-auth", "claude/fix-auth")
+    assert snapshot == RepositorySnapshot(
+        commits=(), diff_text="", head_branch="claude/fix-auth", base_branch="claude/fix-auth"
+    )
+
+
+def test_user_and_repository_config_cannot_change_the_output(repo: Repo) -> None:
+    clean = read_repository(repo.path, "main", "claude/fix-auth")
+    hostile = (
+        "[diff]\n\tnoprefix = true\n\tmnemonicPrefix = true\n\tcontext = 1\n\tinterHunkContext = 9\n"
+        "\trenames = false\n\talgorithm = histogram\n\texternal = false\n\tsubmodule = log\n"
+        "[color]\n\tui = always\n\tdiff = always\n[core]\n\tquotepath = false\n"
+        "[i18n]\n\tlogOutputEncoding = ISO-8859-1\n[format]\n\tpretty = oneline\n"
+    )
+    (repo.home / ".gitconfig").write_text(hostile, encoding="utf-8")
+    with (repo.path / ".git" / "config").open("a", encoding="utf-8") as config:
+        config.write("[diff]\n\tsrcPrefix = x/\n\tdstPrefix = y/\n")
+
+    assert read_repository(repo.path, "main", "claude/fix-auth") == clean
+
+
+def test_git_environment_cannot_point_at_another_repository(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = read_repository(repo.path, "main", "claude/fix-auth")
+    other = tmp_path / "other"
+    other.mkdir()
+    Repo(other, repo.home).git("init", "-q", "-b", "main")
+    # What a git hook or a CI step may leave behind.
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_CONFIG_PARAMETERS", "'diff.noprefix'='true'")
+    monkeypatch.setenv("GIT_DIFF_OPTS", "--unified=0")
+
+    assert read_repository(repo.path, "main", "claude/fix-auth") == clean
+
+
+def error_of(repo_path: Path, base: str, head: str, **options: int) -> str:
+    with pytest.raises(RepositoryError) as error:
+        read_repository(repo_path, base, head, **options)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_not_a_repository(tmp_path: Path, isolated_home: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert error_of(plain, "main", "HEAD") == (
+        f"--repo {plain}: not a git repository (or any of the parent directories): .git"
+    )
+
+
+def test_missing_folder(tmp_path: Path, isolated_home: Path) -> None:
+    missing = tmp_path / "missing"
+    assert error_of(missing, "main", "HEAD") == (
+        f"--repo {missing}: cannot change to '{missing}': No such file or directory"
+    )
+
+
+@pytest.mark.parametrize(("base", "head"), [("nope", "claude/fix-auth"), ("main", "nope")])
+def test_unknown_revision(repo: Repo, base: str, head: str) -> None:
+    assert error_of(repo.path, base, head) == f"--repo {repo.path}: bad revision 'nope'"
+
+
+def test_revision_that_looks_like_an_option_never_reaches_git(repo: Repo) -> None:
+    output = repo.path / "written-by-git.txt"
+    assert error_of(repo.path, "main", f"--output={output}") == (
+        f"--repo {repo.path}: --head '--output={output}' is not a revision"
+    )
+    assert not output.exists()
+
+
+def test_a_range_is_not_one_revision(repo: Repo) -> None:
+    assert error_of(repo.path, "main..claude/fix-auth", "claude/fix-auth") == (
+        f"--repo {repo.path}: --base 'main..claude/fix-auth' and --head 'claude/fix-auth'"
+        " must each name a single revision"
+    )
+
+
+def test_diff_larger_than_the_limit(repo: Repo) -> None:
+    size = len(repo.git("diff", "main...claude/fix-auth"))
+    assert read_repository(repo.path, "main", "claude/fix-auth", max_diff_bytes=size).diff_text
+    assert error_of(repo.path, "main", "claude/fix-auth", max_diff_bytes=size - 1) == (
+        f"--repo {repo.path}: git diff output is larger than the {size - 1}-byte limit"
+    )
+
+
+def test_git_missing(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert (
+        error_of(repo.path, "main", "claude/fix-auth")
+        == f"--repo {repo.path}: git is not installed or not on PATH"
+    )

@@ -1,0 +1,191 @@
+"""The `aigate` command as a host runs it: exit codes 0 / 1 / 2, one clear line on any error."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from aigate import _resources
+from conftest import EXAMPLES, run_cli
+
+CONFIG = EXAMPLES / ".ai-code-gate.yml"
+PRS = EXAMPLES / "prs"
+
+
+def _sources(name: str) -> list[str | Path]:
+    folder = PRS / name
+    args: list[str | Path] = ["--pr", folder / "pr.json", "--commits", folder / "commits.json", "--diff", folder / "pr.diff"]
+    for scan in sorted((folder / "scans").glob("*.json")):
+        args += ["--scan", scan]
+    return args
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "outcome"),
+    [("claude-auth", 1, "block"), ("copilot-small", 0, "allow"), ("cursor-review", 0, "review"),
+     ("human-ci", 0, "allow")],
+)
+def test_evaluate_exit_code_follows_outcome(name: str, code: int, outcome: str) -> None:
+    result = run_cli("evaluate", "--config", CONFIG, *_sources(name))
+    assert (result.code, result.stderr) == (code, "")
+    decision = json.loads(result.stdout)
+    assert decision["outcome"] == outcome
+    jsonschema.validate(decision, _resources.load_schema("decision.schema.json"))
+
+
+def test_markdown_output_to_file(tmp_path: Path) -> None:
+    out = tmp_path / "comment.md"
+    result = run_cli("evaluate", "--config", CONFIG, *_sources("claude-auth"), "--format", "markdown", "--output", out)
+    assert result.code == 1
+    text = out.read_text()
+    assert text.startswith("### aigate: ⛔ **Blocked**")
+    assert "| `blocked_path` | paths | high | `src/auth/session.ts` |" in text
+
+
+def test_input_command_prints_valid_input_document() -> None:
+    result = run_cli("input", *_sources("claude-auth"))
+    assert result.code == 0
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, _resources.load_schema("input.schema.json"))
+    assert document["pr"]["head_branch"] == "claude/fix-session-timeout"
+    assert [(f["path"], f["added"], f["removed"]) for f in document["files"]] == [
+        ("src/auth/session.ts", 2, 1), ("tests/session.test.ts", 1, 0)]
+    assert document["commits"][0]["trailers"] == [{"key": "Co-Authored-By", "value": "Claude <noreply@anthropic.com>"}]
+
+
+def test_input_round_trips_through_evaluate(tmp_path: Path) -> None:
+    document = tmp_path / "input.json"
+    document.write_text(run_cli("input", *_sources("copilot-small")).stdout)
+    result = run_cli("evaluate", "--config", CONFIG, "--input", document)
+    assert (result.code, json.loads(result.stdout)["outcome"]) == (0, "allow")
+
+
+def test_repo_source(tmp_path: Path) -> None:
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+    repo = tmp_path / "repo"
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=Ann", "-c", "user.email=ann@example.com", *args],
+                       check=True, env=env, capture_output=True)
+
+    repo.mkdir()
+    git("init", "-q", "-b", "main")
+    (repo / "README.md").write_text("x\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "init")
+    git("checkout", "-q", "-b", "devin/1700000000-fix")
+    (repo / ".env").write_text("TOKEN=1\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "add env")
+    result = run_cli("evaluate", "--repo", repo, "--base", "main", "--head", "devin/1700000000-fix")
+    assert result.code == 1, result.stderr
+    decision = json.loads(result.stdout)
+    assert [s["kind"] for s in decision["detection"]["signals"]] == ["branch"]
+    assert [(v["rule"], v["path"]) for v in decision["violations"]] == [("blocked_path", ".env")]
+
+
+def test_batch_reports_every_pr() -> None:
+    result = run_cli("evaluate", "--config", CONFIG, "--batch", PRS, "--workers", "2")
+    assert (result.code, result.stderr) == (0, "")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {line["name"]: line["decision"]["outcome"] for line in lines} == {
+        "claude-auth": "block", "copilot-small": "allow", "cursor-review": "review", "human-ci": "allow"}
+
+
+# --- bad input: exit 2, one line, never a traceback, never an allow --------------------------
+
+def _bad(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda t: ["--diff", _bad(t, "bad.diff", "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n-a\n")],
+         r"bad\.diff: "),
+        (lambda t: ["--diff", _bad(t, "garbage.diff", "this is not a diff\n")], r"garbage\.diff: "),
+        (lambda t: ["--config", _bad(t, "c.yml", "policy: [\n"), "--diff", PRS / "claude-auth" / "pr.diff"],
+         r"c\.yml: line 2: invalid YAML"),
+        (lambda t: ["--config", _bad(t, "c.yml", "policy:\n  scope_limits: {max_files: many}\n")],
+         r"c\.yml: line 2: policy\.scope_limits\.max_files: 'many' is not of type"),
+        (lambda t: ["--config", _bad(t, "c.yml", "policy:\n  colour: red\n")], r"c\.yml: line 2: policy\.colour: unknown key"),
+        (lambda t: ["--pr", _bad(t, "pr.json", "{not json")], r"pr\.json: invalid JSON at line 1, column 2"),
+        (lambda t: ["--pr", _bad(t, "pr.json", '{"labels": "ai"}')], r"pr\.json: labels: "),
+        (lambda t: ["--pr", _bad(t, "pr.json", '{"pull_request": {"number": "7"}}')],
+         r"pr\.json: pull_request\.number: expected int, got str"),
+        (lambda t: ["--commits", _bad(t, "commits.json", '{"sha": 1}')], r"commits\.json: "),
+        (lambda t: ["--scan", _bad(t, "scan.json", '{"version": "2.1.0", "runs": []}')],
+         r"scan\.json: unknown scanner format"),
+        (lambda t: ["--input", _bad(t, "input.json", '{"files": [{"path": "a"}]}')], r"input\.json: files/0: 'status'"),
+        (lambda t: ["--input", _bad(t, "input.json", '{"surprise": 1}')], r"input\.json: "),
+        (lambda t: ["--diff", t / "missing.diff"], r"missing\.diff: cannot read"),
+        (lambda t: ["--repo", t, "--base", "main", "--head", "x"], r"--repo .*"),
+        (lambda t: ["--base", "main"], r"--base and --head need --repo"),
+        (lambda t: ["--engine-typo"], r"unrecognized arguments: --engine-typo"),
+    ],
+)
+def test_bad_input_fails_closed(tmp_path: Path, make_args: object, message: str) -> None:
+    import re
+
+    result = run_cli("evaluate", *make_args(tmp_path))  # type: ignore[operator]
+    assert result.code == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("aigate: error: ")
+    assert re.search(message, lines[0]), lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_oversize_input_fails_closed(tmp_path: Path) -> None:
+    big = tmp_path / "big.diff"
+    with big.open("wb") as handle:
+        handle.truncate((256 << 20) + 1)  # sparse: one byte over the limit without writing 256 MiB
+    result = run_cli("evaluate", "--diff", big)
+    assert result.code == 2
+    assert result.stderr.strip() == f"aigate: error: {big}: {(256 << 20) + 1} bytes is larger than the {256 << 20}-byte limit"
+
+
+def test_policy_error_fails_closed(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "broken.rego").write_text("package aigate.decision\n\nimport rego.v1\n\noutcome := \n")
+    config = _bad(tmp_path, "c.yml", "policy:\n  policy_dir: policies\n")
+    result = run_cli("evaluate", "--config", config, *_sources("copilot-small"))
+    assert result.code == 2
+    assert result.stderr.startswith("aigate: error: ")
+    assert "broken.rego" in result.stderr
+
+
+def test_policy_returning_non_decision_fails_closed(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "allow.rego").write_text('package aigate.decision\n\nimport rego.v1\n\noutcome := "allow"\n')
+    config = _bad(tmp_path, "c.yml", "policy:\n  policy_dir: policies\n")
+    result = run_cli("evaluate", "--config", config, *_sources("claude-auth"))
+    assert result.code == 2
+    assert result.stderr.startswith("aigate: error: data.aigate.decision is not a valid decision")
+
+
+def test_undefined_decision_fails_closed(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "other.rego").write_text('package aigate.other\n\nimport rego.v1\n\nx := 1\n')
+    config = _bad(tmp_path, "c.yml", "policy:\n  policy_dir: policies\n")
+    result = run_cli("evaluate", "--config", config, *_sources("claude-auth"))
+    assert result.code == 2
+    assert result.stderr.startswith("aigate: error: ")
+
+
+def test_test_policies_command() -> None:
+    result = run_cli("test-policies")
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("rego: ")
+    assert ", 0 failed" in result.stdout
