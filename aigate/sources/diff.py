@@ -82,7 +82,7 @@ def parse_diff(text: str, *, source: str = "diff") -> tuple[FileChange, ...]:
 
 
 def _entry_starts(text: str) -> Iterator[int]:
-    # Content lines always start with "+", "-", " " or "\", so any line starting so is an entry.
+    # Content lines always start with "+", "-", " " or "\", so a line starting "diff --git " is a header.
     if text.startswith(_GIT_HEADER):
         yield 0
     at = text.find("\n" + _GIT_HEADER)
@@ -93,9 +93,11 @@ def _entry_starts(text: str) -> Iterator[int]:
 
 def _read_entries(text: str, source: str) -> list[_Entry]:
     starts = list(_entry_starts(text))
-    entries: list[_Entry] = []
+    if not starts:
+        return []
+    entries = []
     line_no, counted_to = 1, 0
-    for start, end in zip(starts, [*starts[1:], len(text)][: len(starts)], strict=True):
+    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
         line_no += text.count("\n", counted_to, start)
         counted_to = start
         header = _ENTRY_HEADER.match(text, start)
@@ -115,9 +117,9 @@ def _read_entries(text: str, source: str) -> list[_Entry]:
 
 
 def _parse_with_unidiff(text: str, entries: list[_Entry], source: str) -> list[PatchedFile]:
-    # unidiff checks `+++` against its own (wrong, for paths containing " b/") split of the
-    # `diff --git` line, so each `---`/`+++` pair is blanked: git's other header lines say all it says.
-    # Blank lines keep every line number; the text before the first entry (an e-mail) is left out.
+    # unidiff checks `+++` against its own split of the `diff --git` line, wrong for paths holding " b/",
+    # so each `---`/`+++` pair is blanked: the `diff --git` and "new/deleted file mode" lines say the same.
+    # Blank lines keep every line number. Text before the first entry (format-patch's e-mail) is left out.
     pieces, copied_to = [], entries[0].start
     for entry in entries:
         if entry.file_lines is not None:
@@ -131,17 +133,17 @@ def _parse_with_unidiff(text: str, entries: list[_Entry], source: str) -> list[P
         patch_set = PatchSet(stream, metadata_only=True)
     except UnidiffParseError as e:
         consumed = stream.getvalue()[: stream.tell()]
-        failed_line_no = lines_before + consumed.count("\n") + (not consumed.endswith("\n"))
+        failed_line_no = lines_before + consumed.count("\n")  # unidiff reads whole lines
         raise DiffError(source, _describe_failure(text, entries, failed_line_no, str(e))) from e
     patched_files: list[PatchedFile] = list(patch_set)
-    for index, patched in enumerate(patched_files):
-        # unidiff also starts a file at a bare `---`/`+++` pair or a "Binary files" line.
-        line_no = (patched.diff_line_no or 0) + lines_before
-        if index >= len(entries) or line_no != entries[index].line_no:
-            raise DiffError(source, f"line {line_no}: file header outside any 'diff --git' entry")
-    if len(patched_files) != len(entries):
-        line_no = entries[len(patched_files)].line_no
-        raise DiffError(source, f"line {line_no}: cannot read this 'diff --git' line")
+    entry_line_nos = {entry.line_no for entry in entries}
+    patched_line_nos = {(patched.diff_line_no or 0) + lines_before for patched in patched_files}
+    if outside := patched_line_nos - entry_line_nos:
+        # unidiff also starts a file at a bare `---`/`+++` pair or a "Binary files" line...
+        raise DiffError(source, f"line {min(outside)}: file header outside any 'diff --git' entry")
+    if unread := entry_line_nos - patched_line_nos:
+        # ...and skips a `diff --git` line it cannot split.
+        raise DiffError(source, f"line {min(unread)}: cannot read this 'diff --git' line")
     return patched_files
 
 
@@ -159,7 +161,8 @@ def _check_hunk_lines(text: str, entry: _Entry, patched: PatchedFile, source: st
 def _describe_failure(text: str, entries: list[_Entry], line_no: int, unidiff_problem: str) -> str:
     # The hunk at fault is in the entry of the line unidiff stopped at, or in the entry before when
     # that line is the next entry's header.
-    for entry in [entry for entry in entries if entry.line_no <= line_no][-2:][::-1]:
+    preceding = [entry for entry in entries if entry.line_no <= line_no]
+    for entry in reversed(preceding[-2:]):
         problem = _first_hunk_problem(text, entry)
         if problem is not None:
             return problem
@@ -228,6 +231,8 @@ def _file_change(entry: _Entry, patched: PatchedFile, source: str) -> FileChange
     try:
         if "rename from" in extended or "copy from" in extended:
             kind, status = ("rename", "renamed") if "rename from" in extended else ("copy", "copied")
+            if f"{kind} to" not in extended:
+                raise ValueError(f"'{kind} from' without '{kind} to'")
             old_path, path = _path(extended[f"{kind} from"]), _path(extended[f"{kind} to"])
         else:
             path = _path_of_names(entry.names)
@@ -239,15 +244,15 @@ def _file_change(entry: _Entry, patched: PatchedFile, source: str) -> FileChange
                 status = "modified"
             else:
                 status = "mode_changed"
-    except (KeyError, ValueError) as e:
+    except ValueError as e:
         raise DiffError(source, f"line {entry.line_no}: cannot read the paths of this entry ({e})") from e
-    binary = bool(patched.is_binary_file)
+    binary = patched.is_binary_file
     return FileChange(
         path=path,
         old_path=old_path,
         status=status,
         binary=binary,
-        added=patched.added + binary,
+        added=0 if binary else patched.added,
         removed=0 if binary else patched.removed,
         old_mode=patched.source_mode,
         new_mode=patched.target_mode,

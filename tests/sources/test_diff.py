@@ -58,7 +58,10 @@ HEADER_LOOKALIKES_HEAD = (
 
 CASES: dict[str, tuple[Tree, Tree]] = {
     "modified": ({"f.txt": b"a\nb\nc\n"}, {"f.txt": b"a\nB\nc\nd\n"}),
-    "several-hunks": ({"long.txt": LONG}, {"long.txt": LONG.replace(b"row 3\n", b"").replace(b"row 90\n", b"x\ny\n")}),
+    "several-hunks": (
+        {"long.txt": LONG},
+        {"long.txt": LONG.replace(b"row 3\n", b"").replace(b"row 90\n", b"x\ny\n")},
+    ),
     "added": ({}, {"new.txt": b"1\n2\n"}),
     "deleted": ({"gone.txt": b"1\n2\n3\n"}, {}),
     "added-empty": ({}, {"empty.txt": b""}),
@@ -80,6 +83,7 @@ CASES: dict[str, tuple[Tree, Tree]] = {
     "binary-to-text": ({"f": BINARY}, {"f": b"text\nmore\n"}),
     "mode-only": ({"run.sh": b"echo\n"}, {"run.sh": Exec(b"echo\n")}),
     "mode-and-content": ({"run.sh": b"echo\n"}, {"run.sh": Exec(b"echo hi\n")}),
+    "mode-and-binary-content": ({"b.bin": BINARY}, {"b.bin": Exec(BINARY[::-1])}),
     "mode-and-rename": ({"run.sh": TEXT}, {"bin/run": Exec(TEXT)}),
     "executable-added": ({}, {"run.sh": Exec(b"x\n")}),
     "symlink-added": ({}, {"link": Link("target/file")}),
@@ -162,8 +166,12 @@ class Repository:
         """Commit exactly `tree`, replacing everything the previous commit had."""
         self.git("rm", "-r", "-q", "--cached", "--ignore-unmatch", ".")
         for entry in self.root.iterdir():
-            if entry.name != ".git":
-                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+            if entry.name == ".git":
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
         gitlinks = []
         for path, spec in tree.items():
             full = os.path.join(os.fsencode(self.root), path if isinstance(path, bytes) else path.encode())
@@ -230,14 +238,16 @@ def _diff_text(built: Built, variant: str) -> str:
     return _decode(built.repository.git(*command, config=config))
 
 
-def _fields(raw: bytes) -> Iterator[str]:
+def _fields(built: Built, variant: str, kind: str) -> Iterator[str]:
+    """The NUL-separated fields of `git diff --numstat -z` or `--raw -z` with the variant's options."""
+    config, options = VARIANTS[variant]
+    raw = built.repository.git("diff", kind, "-z", *options, built.base, built.head, config=config)
     yield from (_decode(field) for field in raw.split(b"\0"))
 
 
 def _numstat(built: Built, variant: str) -> list[tuple[str, str | None, int, int, bool]]:
     """`git diff --numstat -z`: (path, old path, added, removed, binary) per change."""
-    config, options = VARIANTS[variant]
-    fields = _fields(built.repository.git("diff", "--numstat", "-z", *options, built.base, built.head, config=config))
+    fields = _fields(built, variant, "--numstat")
     changes = []
     for record in fields:
         if not record:
@@ -256,8 +266,7 @@ RAW_STATUS = {"A": "added", "D": "deleted", "M": "modified", "T": "modified", "R
 
 def _raw(built: Built, variant: str) -> list[tuple[str, str, str | None, str | None]]:
     """`git diff --raw -z`: (path, status, old mode, new mode) per change, as parse_diff reports them."""
-    config, options = VARIANTS[variant]
-    fields = _fields(built.repository.git("diff", "--raw", "-z", *options, built.base, built.head, config=config))
+    fields = _fields(built, variant, "--raw")
     changes = []
     for record in fields:
         if not record:
@@ -331,7 +340,8 @@ def test_modes_symlinks_submodules(
     removed: int,
 ) -> None:
     (change,) = parse_diff(_diff_text(built(case), "diff"))
-    assert (change.path, change.status, change.old_mode, change.new_mode) == (path, status, old_mode, new_mode)
+    assert (change.path, change.status) == (path, status)
+    assert (change.old_mode, change.new_mode) == (old_mode, new_mode)
     assert (change.added, change.removed, change.binary) == (added, removed, False)
 
 
@@ -343,7 +353,8 @@ def test_renames_and_copies_name_both_paths(built: Callable[[str], Built]) -> No
         ("modified", None, "x b/y.txt"),
     ]
     (copy, source) = parse_diff(_diff_text(built("copied"), "diff"))
-    assert (copy.status, copy.old_path, copy.path, source.status) == ("copied", "src.txt", "copy.txt", "modified")
+    assert (copy.status, copy.old_path, copy.path) == ("copied", "src.txt", "copy.txt")
+    assert (source.status, source.old_path, source.path) == ("modified", None, "src.txt")
 
 
 @pytest.mark.parametrize("text", ["", "\n", "  \n\n"])
@@ -352,17 +363,21 @@ def test_empty_diff_is_no_change(text: str) -> None:
 
 
 ENTRY = "diff --git a/f.txt b/f.txt\nindex 1111111..2222222 100644\n--- a/f.txt\n+++ b/f.txt\n"
-NEXT_ENTRY = "diff --git a/g.txt b/g.txt\nnew file mode 100644\nindex 0000000..3333333\n--- /dev/null\n+++ b/g.txt\n"
+NEXT_ENTRY = (
+    "diff --git a/g.txt b/g.txt\nnew file mode 100644\nindex 0000000..3333333\n--- /dev/null\n+++ b/g.txt\n"
+)
+NOT_A_GIT_DIFF = "pr.diff: not a git diff: no 'diff --git' line"
 
 MALFORMED = [
     # id, diff text, DiffError message
-    ("garbage", "hello\nworld\n", "pr.diff: not a git diff: no 'diff --git' line"),
-    ("plain-unified-diff", "--- a\n+++ b\n@@ -1 +1 @@\n-x\n+y\n", "pr.diff: not a git diff: no 'diff --git' line"),
+    ("garbage", "hello\nworld\n", NOT_A_GIT_DIFF),
+    ("plain-unified-diff", "--- a\n+++ b\n@@ -1 +1 @@\n-x\n+y\n", NOT_A_GIT_DIFF),
     ("binary-data", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "pr.diff: contains NUL bytes: binary data, not a diff"),
     (
         "truncated-hunk",
         ENTRY + "@@ -1,3 +1,4 @@\n a\n-b\n+B\n",
-        "pr.diff: line 5: hunk header '@@ -1,3 +1,4 @@' says 3 old and 4 new lines but 2 old and 2 new follow",
+        "pr.diff: line 5: hunk header '@@ -1,3 +1,4 @@'"
+        " says 3 old and 4 new lines but 2 old and 2 new follow",
     ),
     (
         "truncated-at-hunk-header",
@@ -372,12 +387,14 @@ MALFORMED = [
     (
         "header-counts-too-many-before-next-entry",
         ENTRY + "@@ -1,2 +1,3 @@\n a\n+b\n" + NEXT_ENTRY + "@@ -0,0 +1 @@\n+g\n",
-        "pr.diff: line 5: hunk header '@@ -1,2 +1,3 @@' says 2 old and 3 new lines but 1 old and 2 new follow",
+        "pr.diff: line 5: hunk header '@@ -1,2 +1,3 @@'"
+        " says 2 old and 3 new lines but 1 old and 2 new follow",
     ),
     (
         "header-counts-too-many-before-next-hunk",
         ENTRY + "@@ -1,2 +1,2 @@\n-a\n+b\n@@ -9 +9 @@\n-c\n+d\n",
-        "pr.diff: line 5: hunk header '@@ -1,2 +1,2 @@' says 2 old and 2 new lines but 1 old and 1 new follow",
+        "pr.diff: line 5: hunk header '@@ -1,2 +1,2 @@'"
+        " says 2 old and 2 new lines but 1 old and 1 new follow",
     ),
     (
         "header-counts-too-few-at-end",
@@ -405,9 +422,19 @@ MALFORMED = [
         "pr.diff: line 4: hunk line '+sneaked in' outside any hunk",
     ),
     (
+        "no-newline-marker-without-hunk",
+        "diff --git a/e b/e\nnew file mode 100644\nindex 0000000..e69de29\n\\ No newline at end of file\n",
+        "pr.diff: line 4: Unexpected marker: No newline at end of file",
+    ),
+    (
         "binary-line-after-hunk",
         ENTRY + "@@ -1 +1 @@\n-a\n+b\nBinary files a/x and b/x differ\n",
         "pr.diff: line 8: file header outside any 'diff --git' entry",
+    ),
+    (
+        "diff-git-line-with-one-path",
+        "diff --git f.txt\n" + ENTRY + "@@ -1 +1 @@\n-a\n+b\n",
+        "pr.diff: line 1: cannot read this 'diff --git' line",
     ),
     (
         "unterminated-quoted-path",
@@ -417,7 +444,24 @@ MALFORMED = [
     (
         "paths-differ",
         "diff --git a/f.txt b/g.txt\nold mode 100644\nnew mode 100755\n",
-        "pr.diff: line 1: cannot read the paths of this entry (the two paths of the 'diff --git' line differ)",
+        "pr.diff: line 1: cannot read the paths of this entry"
+        " (the two paths of the 'diff --git' line differ)",
+    ),
+    (
+        "rename-without-rename-to",
+        "diff --git a/x b/y\nsimilarity index 100%\nrename from x\n",
+        "pr.diff: line 1: cannot read the paths of this entry ('rename from' without 'rename to')",
+    ),
+    (
+        "bad-escape-in-quoted-path",
+        'diff --git "a/x\\q" "b/x\\q"\nold mode 100644\nnew mode 100755\n',
+        "pr.diff: line 1: cannot read the paths of this entry (unknown escape '\\q' in a quoted path)",
+    ),
+    (
+        # An empty line is a context line whose space was stripped (e-mail clients do that).
+        "truncated-hunk-with-stripped-context",
+        ENTRY + "@@ -1,4 +1,4 @@\n a\n\n-b\n",
+        "pr.diff: line 5: hunk header '@@ -1,4 +1,4 @@' says 4 old and 4 new lines but 3 old and 2 new follow",
     ),
     (
         "crlf-converted",
@@ -427,7 +471,9 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize(("text", "message"), [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED])
+@pytest.mark.parametrize(
+    ("text", "message"), [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED]
+)
 def test_malformed_diff_is_one_line_error(text: str, message: str) -> None:
     with pytest.raises(DiffError) as raised:
         parse_diff(text, source="pr.diff")
@@ -449,6 +495,7 @@ def test_last_line_without_newline_still_counts() -> None:
 
 def test_format_patch_signature_after_a_removed_dash_space_line() -> None:
     # The removed line "- " reads "-- ", like the signature; the hunk counts tell them apart.
-    text = "From 1 Mon Sep 17 00:00:00 2001\nSubject: x\n\n---\n" + ENTRY + "@@ -1,2 +1 @@\n-- \n-a\n+b\n-- \n2.39.5\n\n"
+    email = "From 1 Mon Sep 17 00:00:00 2001\nSubject: x\n\n---\n"
+    text = email + ENTRY + "@@ -1,2 +1 @@\n-- \n-a\n+b\n-- \n2.39.5\n\n"
     (change,) = parse_diff(text)
     assert (change.added, change.removed) == (1, 2)
