@@ -131,7 +131,8 @@ def _test_policies(args: argparse.Namespace) -> int:
     from aigate.engines.embedded import EmbeddedEngine
     from aigate.policy_tests import run_tests
 
-    config = load_config(_config_path(args))
+    # The built-in tests are written against the defaults: a config is used only when named.
+    config = load_config(args.config)
     directory = args.policy_dir or config.policy_dir or _resources.policies_dir()
     policies = load_policy_set(directory, include_tests=True)
     engine = EmbeddedEngine(policies, {"aigate": {"config": config.data}})

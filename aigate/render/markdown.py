@@ -14,17 +14,26 @@ _HEADLINE = {
 }
 
 
+_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|"})
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Plain text in a table cell: Markdown specials escaped (`**/auth/**` must not turn bold)."""
+    return text.translate(_MARKDOWN_SPECIALS).replace("\n", " ")
 
 
 def _violation_rows(violations: list[Violation]) -> list[str]:
     rows = ["| rule | layer | severity | path | message |", "|---|---|---|---|---|"]
     rows += [
-        f"| `{v.rule}` | {v.layer} | {v.severity} | {_cell(f'`{v.path}`' if v.path else '')} | {_cell(v.message)} |"
+        f"| `{v.rule}` | {v.layer} | {v.severity} | {f'`{_code(v.path)}`' if v.path else ''} | {_cell(v.message)} |"
         for v in violations
     ]
     return rows
+
+
+def _code(text: str) -> str:
+    """Text inside backticks: only the pipe (a table cell boundary) and newlines need care."""
+    return text.replace("`", "'").replace("|", "\\|").replace("\n", " ")
 
 
 class MarkdownRenderer(Renderer):
@@ -33,7 +42,7 @@ class MarkdownRenderer(Renderer):
     def render(self, decision: Decision) -> str:
         lines = [f"### aigate: {_HEADLINE[decision.outcome]}", ""]
         if decision.is_ai:
-            signals = ", ".join(f"{s.kind} `{_cell(s.value)}`" for s in decision.detection.signals)
+            signals = ", ".join(f"{s.kind} `{_code(s.value)}`" for s in decision.detection.signals)
             lines.append(f"AI-generated: yes ({signals})")
         else:
             lines.append("AI-generated: no")
@@ -44,7 +53,7 @@ class MarkdownRenderer(Renderer):
                 needs.append(f"{risk.approvals} approval{'s' if risk.approvals != 1 else ''}")
             if risk.require_security_team:
                 needs.append("security team review")
-            if risk.auto_merge and not risk.approvals:
+            if risk.auto_merge and not risk.approvals and decision.outcome != "block":
                 needs.append("auto-merge")
             enforced = "" if risk.mode == "block" else f" ({risk.mode} mode, not enforced)"
             lines += ["", f"Risk: **{risk.score}/100**, tier **{risk.tier}**: {', '.join(needs) or 'no requirements'}"
