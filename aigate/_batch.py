@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aigate.engines.select import EngineKind
 from aigate.errors import AigateError, InputError
 from aigate.gate import Gate
 from aigate.models import Decision
@@ -57,9 +58,9 @@ def _evaluate_entry(gate: Gate, entry: Path) -> Decision:
     return gate.evaluate(**sources)
 
 
-def _init_worker(config_path: Path | None) -> None:
+def _init_worker(config_path: Path | None, engine: EngineKind | None, opa_url: str | None) -> None:
     global _worker_gate
-    _worker_gate = Gate.from_config(config_path)
+    _worker_gate = Gate.from_config(config_path, engine=engine, opa_url=opa_url)
 
 
 def _work(entry: Path) -> tuple[str, str | None, str | None]:
@@ -72,17 +73,23 @@ def _work(entry: Path) -> tuple[str, str | None, str | None]:
 
 
 def evaluate_directory(
-    directory: Path, *, config_path: Path | None, renderer: Renderer, workers: int = 0
+    directory: Path,
+    *,
+    config_path: Path | None,
+    renderer: Renderer,
+    workers: int = 0,
+    engine: EngineKind | None = None,
+    opa_url: str | None = None,
 ) -> BatchReport:
     entries = _entries(directory)
     workers = workers or (os.cpu_count() or 1)
     workers = max(1, min(workers, len(entries)))
     if workers == 1:
-        _init_worker(config_path)
+        _init_worker(config_path, engine, opa_url)
         results = [_work(entry) for entry in entries]
     else:
-        Gate.from_config(config_path).close()  # a bad config fails once, here, not in every worker
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(config_path,)) as pool:
+        Gate.from_config(config_path, engine=engine, opa_url=opa_url).close()  # fail once, not per worker
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(config_path, engine, opa_url)) as pool:
             results = list(pool.map(_work, entries, chunksize=max(1, len(entries) // (workers * 4))))
     decisions = []
     errors = []

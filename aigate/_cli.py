@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from aigate import _batch
+from aigate._cli_bundle import add_bundle_commands
 from aigate.config import load_config
 from aigate.engines.interface import load_policy_set
 from aigate.errors import AigateError
@@ -57,6 +58,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="evaluate every PR in DIR (a folder per PR, or input-document .json files); reports, exits 0",
     )
     evaluate.add_argument("--workers", type=int, default=0, help="worker processes for --batch (0: one per core)")
+    evaluate.add_argument(
+        "--engine", choices=["embedded", "opa", "auto"],
+        help="where the Rego runs (default: policy.engine.backend in the config, else embedded)",
+    )
+    evaluate.add_argument("--opa-url", help="an OPA server to evaluate on (or AIGATE_OPA_URL); token: AIGATE_OPA_TOKEN")
     evaluate.set_defaults(handler=_evaluate)
 
     show_input = commands.add_parser("input", help="print the normalised input document as JSON")
@@ -67,6 +73,8 @@ def _build_parser() -> argparse.ArgumentParser:
     test.add_argument("--config", type=Path, help="configuration whose compiled data the tests see")
     test.add_argument("policy_dir", type=Path, nargs="?", help="default: the configured or built-in policies")
     test.set_defaults(handler=_test_policies)
+
+    add_bundle_commands(commands)
     return parser
 
 
@@ -107,13 +115,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     renderer = RENDERERS[args.format]()
     if args.batch is not None:
         report = _batch.evaluate_directory(
-            args.batch, config_path=_config_path(args), renderer=renderer, workers=args.workers
+            args.batch, config_path=_config_path(args), renderer=renderer, workers=args.workers,
+            engine=args.engine, opa_url=args.opa_url,
         )
         _write(report.text, args.output)
         for problem in report.errors:
             print(f"aigate: error: {problem}", file=sys.stderr)
         return EXIT_ERROR if report.errors else EXIT_OK
-    with Gate.from_config(_config_path(args)) as gate:
+    with Gate.from_config(_config_path(args), engine=args.engine, opa_url=args.opa_url) as gate:
         decision = gate.evaluate(_document(gate, args))
     _write(renderer.render(decision), args.output)
     return EXIT_BLOCKED if decision.blocked else EXIT_OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 
 from aigate import _resources
 from aigate.config import GateConfig, load_config
+from aigate.decision_log import decision_log_record
 from aigate.document import (
     CommitsSource,
     DiffSource,
@@ -23,8 +25,8 @@ from aigate.document import (
     input_digest,
     load_input_document,
 )
-from aigate.engines.embedded import EmbeddedEngine
-from aigate.engines.interface import Engine, PolicySet, load_policy_set
+from aigate.engines.interface import DECISION_PATH, Engine, PolicySet, load_policy_set
+from aigate.engines.select import EngineKind, create_engine
 from aigate.errors import ConfigError, PolicyError
 from aigate.models import AuditEvent, AuditPullRequest, AuditViolation, Decision, InputDocument
 from aigate.redaction import redact
@@ -51,12 +53,36 @@ class Gate:
         self,
         config: GateConfig | None = None,
         *,
-        engine: Engine | None = None,
+        engine: Engine | EngineKind | None = None,
         policies: PolicySet | None = None,
+        opa_url: str | None = None,
     ) -> None:
+        """`engine` is an Engine, or `embedded`/`opa`/`auto` (default: the config's `policy.engine.backend`)."""
         self.config = config or load_config(None)
         self.policies = policies or load_policy_set(self.config.policy_dir or _resources.policies_dir())
-        self.engine = engine or EmbeddedEngine(self.policies, {"aigate": {"config": self.config.data}})
+        if engine is None or isinstance(engine, str):
+            engine = self._create_engine(engine, opa_url)
+        self.engine = engine
+
+    def _create_engine(self, kind: EngineKind | None, opa_url: str | None) -> Engine:
+        settings = self.config.settings["policy"]["engine"]
+
+        def path(key: str) -> Path | None:
+            return None if settings[key] is None else self.config.resolve(settings[key])
+
+        return create_engine(
+            kind or settings["backend"],
+            self.policies,
+            self.config,
+            opa_url=opa_url or settings["opa_url"],
+            ca_bundle=path("ca_bundle"),
+            client_cert=path("client_cert"),
+            client_key=path("client_key"),
+            verify_tls=settings["verify_tls"],
+            timeout=float(settings["timeout"]),
+            retries=settings["retries"],
+            require_revision=settings["require_revision"],
+        )
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, **kwargs: Any) -> Gate:
@@ -93,11 +119,32 @@ class Gate:
         elif not isinstance(document, InputDocument):
             document = load_input_document(document)
         canonical = canonical_json(document)
+        eval_started = time.perf_counter_ns()
         raw = self.engine.evaluate_json(canonical)
+        eval_ns = time.perf_counter_ns() - eval_started
         decision = self._decision(raw, input_digest(canonical))
-        if self.config.settings["audit"]["enabled"]:
+        audit = self.config.settings["audit"]
+        if audit["enabled"]:
             self.write_audit_event(self.audit_event(decision, document, time.perf_counter() - started))
+        if audit["decision_log"] is not None:
+            metrics = {"timer_rego_query_eval_ns": eval_ns,
+                       "timer_aigate_evaluate_ns": int((time.perf_counter() - started) * 1e9)}
+            self._append_jsonl(audit["decision_log"], json.dumps(self.decision_log(decision, document, metrics)))
         return decision
+
+    def decision_log(self, decision: Decision, document: InputDocument, metrics: dict[str, int]) -> dict[str, Any]:
+        """The decision as an OPA decision-log event, redacted as the `audit` config says."""
+        audit = self.config.settings["audit"]
+        return decision_log_record(
+            decision_id=decision.decision_id,
+            path=DECISION_PATH,
+            input_document=document.model_dump(mode="json"),
+            result=decision.model_dump(mode="json"),
+            bundles={"aigate": decision.policy_revision},
+            metrics=metrics,
+            input_mode=audit["input"],
+            redact=audit["redact"],
+        )
 
     def _decision(self, raw: Mapping[str, Any], digest: str) -> Decision:
         try:
@@ -165,14 +212,16 @@ class Gate:
     def write_audit_event(self, event: AuditEvent) -> None:
         """Append the event to the configured JSON Lines file. A failure to audit is an error."""
         path = self.config.settings["audit"]["path"]
-        if path is None:
-            return
+        if path is not None:
+            self._append_jsonl(path, event.model_dump_json())
+
+    def _append_jsonl(self, path: str, line: str) -> None:
         target = self.config.resolve(path)
         try:
             with target.open("a", encoding="utf-8") as handle:
-                handle.write(event.model_dump_json() + "\n")
+                handle.write(line + "\n")
         except OSError as e:
-            raise ConfigError(f"audit.path {target}: cannot append: {e.strerror or e}") from e
+            raise ConfigError(f"audit: {target}: cannot append: {e.strerror or e}") from e
 
     def close(self) -> None:
         self.engine.close()
