@@ -137,6 +137,7 @@ def _input(args: argparse.Namespace) -> int:
 
 def _test_policies(args: argparse.Namespace) -> int:
     from aigate import _resources
+    from aigate.engines.capabilities import check_policy_builtins
     from aigate.engines.embedded import EmbeddedEngine
     from aigate.policy_tests import run_tests
 
@@ -144,6 +145,10 @@ def _test_policies(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     directory = args.policy_dir or config.policy_dir or _resources.policies_dir()
     policies = load_policy_set(directory, include_tests=True)
+    # Builtins outside what every engine shares would make decisions differ between engines.
+    portability = check_policy_builtins(load_policy_set(directory))
+    for problem in portability:
+        print(f"FAIL {problem}")
     engine = EmbeddedEngine(policies, {"aigate": {"config": config.data}})
     results = run_tests(policies, engine.evaluate_rule)
     for result in results:
@@ -153,7 +158,7 @@ def _test_policies(args: argparse.Namespace) -> int:
     print(f"rego: {len(results) - failed} passed, {failed} failed")
     if not results:
         raise AigateError(f"{directory}: no test_ rules found in *_test.rego files")
-    return EXIT_ERROR if failed else EXIT_OK
+    return EXIT_ERROR if failed or portability else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -184,6 +184,18 @@ def test_undefined_decision_fails_closed(tmp_path: Path) -> None:
     assert result.stderr.startswith("aigate: error: ")
 
 
+def test_test_policies_flags_builtins_one_engine_lacks(tmp_path: Path) -> None:
+    (tmp_path / "meta.rego").write_text(
+        "package aigate.meta\n\nimport rego.v1\n\nowner := rego.metadata.rule().custom.owner\n"
+    )
+    (tmp_path / "meta_test.rego").write_text(
+        "package aigate.meta_test\n\nimport rego.v1\n\ntest_truth if {\n\ttrue\n}\n"
+    )
+    result = run_cli("test-policies", tmp_path)
+    assert result.code == 2
+    assert f"FAIL {tmp_path / 'meta.rego'}:5: rego.metadata.rule: not allowed in policies" in result.stdout
+
+
 def test_test_policies_command() -> None:
     result = run_cli("test-policies")
     assert result.code == 0, result.stdout + result.stderr
