@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -17,9 +17,6 @@ from aigate import _resources
 from aigate.config import GateConfig, load_config
 from aigate.decision_log import decision_log_record
 from aigate.document import (
-    CommitsSource,
-    DiffSource,
-    PrSource,
     build_input_document,
     canonical_json,
     input_digest,
@@ -89,21 +86,8 @@ class Gate:
         """A gate for a `.ai-code-gate.yml`; `None` uses the defaults."""
         return cls(load_config(path), **kwargs)
 
-    def input_document(
-        self,
-        *,
-        pr: PrSource | None = None,
-        commits: CommitsSource | None = None,
-        diff: DiffSource | None = None,
-        repo: Path | None = None,
-        base: str | None = None,
-        head: str | None = None,
-        scans: Iterable[Path] = (),
-    ) -> InputDocument:
-        """Normalise the given sources into the input document the policies see."""
-        return build_input_document(
-            pr=pr, commits=commits, diff=diff, repo=repo, base=base, head=head, scans=scans
-        )
+    # Normalise the given sources into the input document the policies see.
+    input_document = staticmethod(build_input_document)
 
     def evaluate(
         self,

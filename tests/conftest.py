@@ -25,7 +25,11 @@ def run_cli(*args: str | Path, cwd: Path | None = None, stdin: str | None = None
     """Run `python -m aigate` as a separate process, as a host tool would."""
     result = subprocess.run(
         [sys.executable, "-m", "aigate", *map(str, args)],
-        cwd=cwd or REPO, capture_output=True, text=True, input=stdin, timeout=300,
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=300,
     )
     return CliResult(result.returncode, result.stdout, result.stderr)
 

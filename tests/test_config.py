@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import EXAMPLES
 
 from aigate.config import LAYERS, config_from_mapping, load_config
 from aigate.errors import ConfigError
-from conftest import EXAMPLES
 
 ISSUE_EXAMPLE = EXAMPLES / ".ai-code-gate.yml"
 
@@ -16,9 +16,15 @@ ISSUE_EXAMPLE = EXAMPLES / ".ai-code-gate.yml"
 def test_issue_example_loads_unchanged() -> None:
     config = load_config(ISSUE_EXAMPLE)
     assert config.settings["detection"]["labels"] == ["ai-generated", "copilot", "claude"]
-    assert config.settings["policy"]["scope_limits"] == {"max_files": 20, "max_lines_added": 500, "max_lines_removed": None}
+    assert config.settings["policy"]["scope_limits"] == {
+        "max_files": 20,
+        "max_lines_added": 500,
+        "max_lines_removed": None,
+    }
     tiers = config.data["risk"]["tiers"]
-    assert [(t["name"], t["threshold"], t["approvals"], t["auto_merge"], t["require_security_team"]) for t in tiers] == [
+    assert [
+        (t["name"], t["threshold"], t["approvals"], t["auto_merge"], t["require_security_team"]) for t in tiers
+    ] == [
         ("low", 30, 0, True, False),
         ("medium", 70, 1, False, False),
         ("high", 100, 2, False, True),
@@ -28,8 +34,16 @@ def test_issue_example_loads_unchanged() -> None:
 
 
 def test_user_tiers_replace_default_tiers() -> None:
-    config = config_from_mapping({"review": {"risk_tiers": {"green": {"threshold": 50, "auto_merge": True},
-                                                            "red": {"threshold": 100, "approvals": 3}}}})
+    config = config_from_mapping(
+        {
+            "review": {
+                "risk_tiers": {
+                    "green": {"threshold": 50, "auto_merge": True},
+                    "red": {"threshold": 100, "approvals": 3},
+                }
+            }
+        }
+    )
     assert [t["name"] for t in config.data["risk"]["tiers"]] == ["green", "red"]
 
 
@@ -44,10 +58,16 @@ def test_sensitive_includes_blocked() -> None:
 
 
 def test_modes_resolve_per_layer() -> None:
-    config = config_from_mapping({"policy": {"mode": "warn", "modes": {"tests": "observe"}},
-                                  "scanning": {"mode": "observe"}})
-    assert config.data["modes"] == {"paths": "warn", "scope": "warn", "tests": "observe",
-                                    "scanning": "observe", "risk": "block"}
+    config = config_from_mapping(
+        {"policy": {"mode": "warn", "modes": {"tests": "observe"}}, "scanning": {"mode": "observe"}}
+    )
+    assert config.data["modes"] == {
+        "paths": "warn",
+        "scope": "warn",
+        "tests": "observe",
+        "scanning": "observe",
+        "risk": "block",
+    }
     assert set(config.data["modes"]) == set(LAYERS)
 
 
@@ -72,14 +92,22 @@ def test_digest_depends_on_content_only(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("policy: [\n", r"line 2: invalid YAML"),
-        ("policy:\n  scope_limits:\n    max_files: twenty\n",
-         r"line 3: policy\.scope_limits\.max_files: 'twenty' is not of type 'integer', 'null'"),
+        (
+            "policy:\n  scope_limits:\n    max_files: twenty\n",
+            r"line 3: policy\.scope_limits\.max_files: 'twenty' is not of type 'integer', 'null'",
+        ),
         ("policy:\n  blocked_patterns: [a]\n  frobnicate: 1\n", r"line 3: policy\.frobnicate: unknown key"),
         ("detektion:\n  labels: []\n", r"line 1: detektion: unknown key"),
         ("policy:\n  mode: block\n  mode: warn\n", r"line 3: duplicate key 'mode'"),
-        ("policy:\n  blocked_patterns:\n    - ok\n    - '!neg'\n", r"line 4: policy\.blocked_patterns\[1\]: '!neg': negated"),
+        (
+            "policy:\n  blocked_patterns:\n    - ok\n    - '!neg'\n",
+            r"line 4: policy\.blocked_patterns\[1\]: '!neg': negated",
+        ),
         ("- a\n- b\n", r"line 1: the file must be a mapping"),
-        ("review:\n  risk_tiers:\n    low: {approvals: 1}\n", r"line 3: review\.risk_tiers\.low: 'threshold' is a required"),
+        (
+            "review:\n  risk_tiers:\n    low: {approvals: 1}\n",
+            r"line 3: review\.risk_tiers\.low: 'threshold' is a required",
+        ),
         ("policy:\n  mode: enforce\n", r"line 2: policy\.mode: 'enforce' is not one of"),
         ("review:\n  risk_tiers: {}\n", r"line 2: review\.risk_tiers: .*"),
         ("x: !!python/object:os.system ls\n", r"invalid YAML"),

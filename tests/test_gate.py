@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import EXAMPLES
 
 from aigate import Gate, InputDocument
 from aigate.config import config_from_mapping, load_config
 from aigate.errors import InputDocumentError
 from aigate.models import Commit, FileChange, Finding, Person, PrAuthor, PullRequest, Trailer
-from conftest import EXAMPLES
 
 PRS = EXAMPLES / "prs"
 
@@ -30,7 +30,9 @@ def default_gate() -> Gate:
 def _example(gate: Gate, name: str) -> Any:
     folder = PRS / name
     return gate.evaluate(
-        pr=folder / "pr.json", commits=folder / "commits.json", diff=folder / "pr.diff",
+        pr=folder / "pr.json",
+        commits=folder / "commits.json",
+        diff=folder / "pr.diff",
         scans=sorted((folder / "scans").glob("*.json")),
     )
 
@@ -63,7 +65,10 @@ def test_cursor_pr_with_medium_finding_needs_review(example_gate: Gate) -> None:
     assert decision.outcome == "review"
     assert decision.risk is not None
     assert {f.name: f.points for f in decision.risk.factors} == {
-        "files_changed": 4, "lines_added": 2, "sensitive_paths": 15, "scan_findings": 10,
+        "files_changed": 4,
+        "lines_added": 2,
+        "sensitive_paths": 15,
+        "scan_findings": 10,
     }
     assert (decision.risk.score, decision.risk.tier, decision.risk.approvals) == (31, "medium", 1)
 
@@ -82,6 +87,7 @@ def test_human_pr_checked_when_configured() -> None:
 
 # --- one document builder for the rest ------------------------------------------------------
 
+
 def _doc(
     *,
     files: list[tuple[str, int]] | None = None,
@@ -99,8 +105,11 @@ def _doc(
 def _commit(author: str = "Ann <ann@example.com>", message: str = "change\n", **trailers: str) -> Commit:
     name, email = author[:-1].split(" <")
     return Commit(
-        sha="0" * 40, author=Person(name=name, email=email), committer=Person(name=name, email=email),
-        message=message, trailers=tuple(Trailer(key=k.replace("_", "-"), value=v) for k, v in trailers.items()),
+        sha="0" * 40,
+        author=Person(name=name, email=email),
+        committer=Person(name=name, email=email),
+        message=message,
+        trailers=tuple(Trailer(key=k.replace("_", "-"), value=v) for k, v in trailers.items()),
     )
 
 
@@ -108,20 +117,38 @@ def _commit(author: str = "Ann <ann@example.com>", message: str = "change\n", **
     ("document", "kind", "value"),
     [
         (_doc(labels=("AI-Generated",)), "label", "AI-Generated"),
-        (InputDocument(commits=(_commit(Co_authored_by="Claude Opus 4.5 <noreply@anthropic.com>"),)),
-         "co_author", "Claude Opus 4.5 <noreply@anthropic.com>"),
-        (InputDocument(commits=(_commit(Co_authored_by="Cursor Agent <cursoragent@cursor.com>"),)),
-         "co_author", "Cursor Agent <cursoragent@cursor.com>"),
-        (InputDocument(pr=PullRequest(author=PrAuthor(login="devin-ai-integration[bot]", type="Bot"))),
-         "bot_author", "devin-ai-integration[bot]"),
-        (InputDocument(commits=(_commit("copilot-swe-agent[bot] <198982749+Copilot@users.noreply.github.com>"),)),
-         "bot_author", "copilot-swe-agent[bot]"),
+        (
+            InputDocument(commits=(_commit(Co_authored_by="Claude Opus 4.5 <noreply@anthropic.com>"),)),
+            "co_author",
+            "Claude Opus 4.5 <noreply@anthropic.com>",
+        ),
+        (
+            InputDocument(commits=(_commit(Co_authored_by="Cursor Agent <cursoragent@cursor.com>"),)),
+            "co_author",
+            "Cursor Agent <cursoragent@cursor.com>",
+        ),
+        (
+            InputDocument(pr=PullRequest(author=PrAuthor(login="devin-ai-integration[bot]", type="Bot"))),
+            "bot_author",
+            "devin-ai-integration[bot]",
+        ),
+        (
+            InputDocument(commits=(_commit("copilot-swe-agent[bot] <198982749+Copilot@users.noreply.github.com>"),)),
+            "bot_author",
+            "copilot-swe-agent[bot]",
+        ),
         (InputDocument(commits=(_commit("Ann (aider) <ann@example.com>"),)), "bot_author", "Ann (aider)"),
         (InputDocument(pr=PullRequest(head_branch="codex/add-tests")), "branch", "codex/add-tests"),
-        (InputDocument(commits=(_commit(message="x\n\nReplit-Commit-Author: Agent\n"),)),
-         "message_marker", "Replit-Commit-Author: Agent"),
-        (InputDocument(commits=(_commit(message="x\n\nAssisted-by: Claude:claude-opus-4-5\n"),)),
-         "message_marker", "Assisted-by:"),
+        (
+            InputDocument(commits=(_commit(message="x\n\nReplit-Commit-Author: Agent\n"),)),
+            "message_marker",
+            "Replit-Commit-Author: Agent",
+        ),
+        (
+            InputDocument(commits=(_commit(message="x\n\nAssisted-by: Claude:claude-opus-4-5\n"),)),
+            "message_marker",
+            "Assisted-by:",
+        ),
     ],
 )
 def test_each_detection_signal(default_gate: Gate, document: InputDocument, kind: str, value: str) -> None:
@@ -158,17 +185,23 @@ def test_score_formula_factor_by_factor(default_gate: Gate) -> None:
     assert _factors(default_gate, _doc(files=[("docs/a.md", 99)])) == {"files_changed": 2, "lines_added": 1}
     assert _factors(default_gate, _doc(files=[("docs/a.md", 1999)])) == {"files_changed": 2, "lines_added": 20}
     assert _factors(default_gate, _doc(files=[("src/auth/a.ts", 0), ("infra/main.tf", 0)])) == {
-        "files_changed": 4, "sensitive_paths": 30}
+        "files_changed": 4,
+        "sensitive_paths": 30,
+    }
     assert _factors(default_gate, _doc(findings=(f("critical"), f("high"), f("medium"), f("low")))) == {
-        "scan_findings": 55}
+        "scan_findings": 55
+    }
     assert _factors(default_gate, _doc(files=[("tests/test_a.py", 0), ("docs/a.md", 0)])) == {
-        "files_changed": 4, "tests_included": -10}
+        "files_changed": 4,
+        "tests_included": -10,
+    }
 
 
 def test_score_not_below_zero_nor_above_100(default_gate: Gate) -> None:
     low = default_gate.evaluate(_doc(files=[("tests/test_a.py", 0)])).risk
-    high = default_gate.evaluate(_doc(findings=tuple(Finding(tool="t", category="sast", severity="low")
-                                                     for _ in range(30)))).risk
+    high = default_gate.evaluate(
+        _doc(findings=tuple(Finding(tool="t", category="sast", severity="low") for _ in range(30)))
+    ).risk
     assert low is not None and high is not None
     assert (low.score, high.score) == (0, 100)
 
@@ -180,8 +213,14 @@ def test_risk_weights_configurable() -> None:
 
 @pytest.mark.parametrize(
     ("low_findings", "tier", "outcome"),
-    [(0, "low", "allow"), (6, "low", "allow"), (7, "medium", "review"), (14, "medium", "review"),
-     (15, "high", "review"), (20, "high", "review")],
+    [
+        (0, "low", "allow"),
+        (6, "low", "allow"),
+        (7, "medium", "review"),
+        (14, "medium", "review"),
+        (15, "high", "review"),
+        (20, "high", "review"),
+    ],
 )
 def test_tier_boundaries(example_gate: Gate, low_findings: int, tier: str, outcome: str) -> None:
     findings = tuple(Finding(tool="t", category="sast", severity="low") for _ in range(low_findings))

@@ -99,7 +99,10 @@ def git_answers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]
         # Command: printf '%s\0' PATHS | git check-ignore --no-index -z --stdin
         result = subprocess.run(
             ["git", "-c", "core.quotepath=false", "check-ignore", "--no-index", "-z", "--stdin"],
-            cwd=repo, env=env, input="\0".join(PATHS).encode("utf-8") + b"\0", capture_output=True,
+            cwd=repo,
+            env=env,
+            input="\0".join(PATHS).encode("utf-8") + b"\0",
+            capture_output=True,
         )
         assert result.returncode in (0, 1), result.stderr
         answers[pattern] = {p for p in result.stdout.decode("utf-8").split("\0") if p}
@@ -143,7 +146,10 @@ def test_path_regex_matches_git_ls_files_glob_pathspec(pattern: str, tmp_path: P
     pathspec = pattern if "/" in pattern.rstrip("/") else f"**/{pattern}"
     listed = subprocess.run(
         ["git", "-c", "core.quotepath=false", "ls-files", "-z", "--", f":(glob){pathspec}"],
-        cwd=repo, env=env, capture_output=True, check=True,
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        check=True,
     ).stdout.decode("utf-8")
     tracked = subprocess.run(
         ["git", "-c", "core.quotepath=false", "ls-files", "-z"], cwd=repo, env=env, capture_output=True, check=True

@@ -26,8 +26,9 @@ def test_schemas_are_valid_draft_2020_12(name: str) -> None:
 
 def test_decision_and_audit_event_validate() -> None:
     gate = Gate()
-    document = InputDocument(pr=PullRequest(labels=("ai-generated",)),
-                             files=(FileChange(path="a.py", status="added", added=3),))
+    document = InputDocument(
+        pr=PullRequest(labels=("ai-generated",)), files=(FileChange(path="a.py", status="added", added=3),)
+    )
     decision = gate.evaluate(document)
     jsonschema.validate(json.loads(decision.model_dump_json()), _resources.load_schema("decision.schema.json"))
     event = gate.audit_event(decision, document)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import EXAMPLES, REPO
 
 PR = EXAMPLES / "prs" / "claude-auth"
@@ -23,7 +22,11 @@ _PER_RUN = {"engine", "decision_id", "policy_revision"}
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "aigate", *args], cwd=REPO, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "aigate", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, **(env or {})},
     )
 
