@@ -7,12 +7,16 @@ Each entry of DIR is a PR: a folder holding any of `pr.json`, `commits.json`, `*
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
+from aigate.engines.embedded import EmbeddedEngine
 from aigate.engines.select import EngineKind
 from aigate.errors import AigateError, InputError
 from aigate.gate import Gate
@@ -21,7 +25,8 @@ from aigate.render.interface import Renderer
 
 __all__ = ["BatchReport", "evaluate_directory"]
 
-# One gate per worker process, built once by the pool's initializer.
+# The gate of this process: built once by `evaluate_directory`, inherited by forked workers, or built by
+# the pool's initializer where workers are not forked.
 _worker_gate: Gate | None = None
 
 
@@ -29,7 +34,11 @@ _worker_gate: Gate | None = None
 class BatchReport:
     text: str
     errors: tuple[str, ...]
-    decisions: tuple[tuple[str, Decision], ...]
+    decision_json: tuple[tuple[str, str], ...]
+
+    @cached_property
+    def decisions(self) -> tuple[tuple[str, Decision], ...]:
+        return tuple((name, Decision.model_validate_json(text)) for name, text in self.decision_json)
 
 
 def _entries(directory: Path) -> list[Path]:
@@ -63,13 +72,20 @@ def _init_worker(config_path: Path | None, engine: EngineKind | None, opa_url: s
     _worker_gate = Gate.from_config(config_path, engine=engine, opa_url=opa_url)
 
 
-def _work(entry: Path) -> tuple[str, str | None, str | None]:
-    """(name, decision JSON, error) — plain strings cross the process boundary cheaply."""
+def _work(entry: Path, renderer: Renderer) -> tuple[str, str | None, str | None, str]:
+    """(name, decision JSON, error, the report's text for the PR): plain strings, rendered in the worker."""
     assert _worker_gate is not None
+    name = entry.name
     try:
-        return entry.name, _evaluate_entry(_worker_gate, entry).model_dump_json(), None
+        decision = _evaluate_entry(_worker_gate, entry)
     except AigateError as e:
-        return entry.name, None, str(e)
+        if renderer.name == "json":
+            return name, None, str(e), json.dumps({"name": name, "error": str(e)}) + "\n"
+        return name, None, str(e), f"## {name}\n\n**error:** {e}\n"
+    decision_json = decision.model_dump_json()
+    if renderer.name == "json":
+        return name, decision_json, None, json.dumps({"name": name, "decision": json.loads(decision_json)}) + "\n"
+    return name, decision_json, None, f"## {name}\n\n" + renderer.render(decision)
 
 
 def evaluate_directory(
@@ -81,31 +97,33 @@ def evaluate_directory(
     engine: EngineKind | None = None,
     opa_url: str | None = None,
 ) -> BatchReport:
+    global _worker_gate
     entries = _entries(directory)
     workers = workers or (os.cpu_count() or 1)
     workers = max(1, min(workers, len(entries)))
-    if workers == 1:
-        _init_worker(config_path, engine, opa_url)
-        results = [_work(entry) for entry in entries]
-    else:
-        Gate.from_config(config_path, engine=engine, opa_url=opa_url).close()  # fail once, not per worker
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(config_path, engine, opa_url)) as pool:
-            results = list(pool.map(_work, entries, chunksize=max(1, len(entries) // (workers * 4))))
-    decisions = []
-    errors = []
-    chunks = []
-    for name, decision_json, error in results:
-        if error is not None:
-            errors.append(error)
-            chunks.append(json.dumps({"name": name, "error": error}) + "\n" if renderer.name == "json"
-                          else f"## {name}\n\n**error:** {error}\n")
-            continue
-        assert decision_json is not None
-        decision = Decision.model_validate_json(decision_json)
-        decisions.append((name, decision))
-        if renderer.name == "json":
-            chunks.append(json.dumps({"name": name, "decision": json.loads(decision_json)}) + "\n")
+    _worker_gate = Gate.from_config(config_path, engine=engine, opa_url=opa_url)  # a bad config fails once, here
+    work = partial(_work, renderer=renderer)
+    try:
+        if workers == 1:
+            results = [work(entry) for entry in entries]
         else:
-            chunks.append(f"## {name}\n\n" + renderer.render(decision))
+            chunksize = max(1, len(entries) // (workers * 4))
+            if sys.platform.startswith("linux") and isinstance(_worker_gate.engine, EmbeddedEngine):
+                # Forked workers inherit the compiled gate: none loads the config or compiles the policies again.
+                with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                    results = list(pool.map(work, entries, chunksize=chunksize))
+            else:  # an OPA engine holds a server or connections, which are not shared across processes
+                _worker_gate.close()
+                initargs = (config_path, engine, opa_url)
+                with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=initargs) as pool:
+                    results = list(pool.map(work, entries, chunksize=chunksize))
+    finally:
+        if _worker_gate is not None:
+            _worker_gate.close()
+        _worker_gate = None
     separator = "" if renderer.name == "json" else "\n"
-    return BatchReport(text=separator.join(chunks), errors=tuple(errors), decisions=tuple(decisions))
+    return BatchReport(
+        text=separator.join(chunk for _, _, _, chunk in results),
+        errors=tuple(error for _, _, error, _ in results if error is not None),
+        decision_json=tuple((name, text) for name, text, _, _ in results if text is not None),
+    )

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from aigate import _batch
 from aigate._cli_bundle import add_bundle_commands
 from aigate.config import load_config
 from aigate.engines.interface import load_policy_set
@@ -114,6 +113,8 @@ def _write(text: str, output: Path | None) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     renderer = RENDERERS[args.format]()
     if args.batch is not None:
+        from aigate import _batch  # process pools: only for --batch
+
         report = _batch.evaluate_directory(
             args.batch, config_path=_config_path(args), renderer=renderer, workers=args.workers,
             engine=args.engine, opa_url=args.opa_url,

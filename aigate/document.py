@@ -7,16 +7,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 from pydantic import ValidationError
 
-from aigate import _resources
+from aigate._schema_check import schema_error
 from aigate.errors import DiffError, InputDocumentError
 from aigate.models import Commit, Dependency, FileChange, Finding, InputDocument, PullRequest
 from aigate.sources._io import first_validation_problem, read_json, read_text
 from aigate.sources.commits import load_commits, load_commits_file
 from aigate.sources.diff import parse_diff
-from aigate.sources.git_repo import read_repository
 from aigate.sources.pull_request import load_pull_request, load_pull_request_file
 from aigate.sources.scans import load_scan_file
 
@@ -51,6 +49,8 @@ def build_input_document(
     if repo is not None:
         if not base or not head:
             raise InputDocumentError("--repo", "needs both --base and --head")
+        from aigate.sources.git_repo import read_repository  # subprocess and tempfile: only for --repo
+
         snapshot = read_repository(repo, base, head)
         commit_list = snapshot.commits
         files = parse_diff(snapshot.diff_text, source=f"git diff {base}...{head}")
@@ -87,8 +87,7 @@ def load_input_document(data: Mapping[str, Any] | Path, *, source: str | None = 
     source = source or "input"
     if not isinstance(data, Mapping):
         raise InputDocumentError(source, f"expected a JSON object, got {type(data).__name__}")
-    validator = jsonschema.Draft202012Validator(_resources.load_schema("input.schema.json"))
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    error = schema_error(data, "input.schema.json")
     if error is not None:
         location = "/".join(str(part) for part in error.absolute_path) or "(top level)"
         raise InputDocumentError(source, f"{location}: {error.message}")

@@ -15,7 +15,6 @@ from pydantic import ValidationError
 
 from aigate import _resources
 from aigate.config import GateConfig, load_config
-from aigate.decision_log import decision_log_record
 from aigate.document import (
     build_input_document,
     canonical_json,
@@ -118,6 +117,8 @@ class Gate:
 
     def decision_log(self, decision: Decision, document: InputDocument, metrics: dict[str, int]) -> dict[str, Any]:
         """The decision as an OPA decision-log event, redacted as the `audit` config says."""
+        from aigate.decision_log import decision_log_record  # imports importlib.metadata: only when logging
+
         audit = self.config.settings["audit"]
         return decision_log_record(
             decision_id=decision.decision_id,

@@ -12,11 +12,17 @@ from dataclasses import dataclass
 
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
-__all__ = ["CompiledPattern", "combined_regex", "lines_regex", "path_regex", "text_regex"]
+__all__ = ["CompiledPattern", "any_regex", "combined_regex", "lines_regex", "path_regex", "text_regex"]
 
 # pathspec marks "matched as a directory" with this named group; names must be unique in a
 # combined alternation, and we only need the grouping.
 _PATHSPEC_DIR_GROUP = "(?P<ps_d>"
+
+# How pathspec writes "any leading directories", "any characters within a segment", and "the
+# match ends a segment" (at a slash, or at the end of the path).
+_ANY_DEPTH = "(?:.+/)?"
+_IN_SEGMENT = "[^/]*"
+_SEGMENT_END = "(?:(?:/)|$)"
 
 # Only the characters RE2 and Rust's regex both treat as special; both accept them escaped.
 _REGEX_META = frozenset("\\.+*?()|[]{}^$")
@@ -84,11 +90,59 @@ def text_regex(pattern: str, *, anchored: bool = True, prefix: bool = False) -> 
 def combined_regex(compiled: list[CompiledPattern]) -> str:
     """One alternation of already anchored path regexes, so a policy asks once per path.
 
+    The parts pathspec writes the same way for many patterns are factored out, which keeps the
+    automaton small (regorus builds it afresh at each evaluation: measured 0.26 instead of 0.36 ms
+    for the default sensitive patterns over 20 paths): `(?:.+/)?` (any depth) once for every
+    pattern that starts with it, and among those, `[^/]*…(?:(?:/)|$)` (within the last segment)
+    once for the patterns of that shape. An empty list gives a regex that matches nothing.
+    """
+    if not compiled:
+        return "^[^\\s\\S]"
+    bodies = list(dict.fromkeys(_strip_caret(c.regex) for c in compiled))
+    rooted = [body for body in bodies if not _starts_with(body, _ANY_DEPTH)]
+    at_any_depth = [body[len(_ANY_DEPTH) :] for body in bodies if _starts_with(body, _ANY_DEPTH)]
+    if at_any_depth:
+        rooted.append(_ANY_DEPTH + "(?:" + "|".join(_factor_last_segment(at_any_depth)) + ")")
+    combined = "^(?:" + "|".join(rooted) + ")"
+    re.compile(combined)  # as for each pattern: a broken expression fails at load, not at evaluation
+    return combined
+
+
+def _starts_with(body: str, part: str) -> bool:
+    """Whether `body` is `part` followed by something that does not quantify it (`?`, `*`, `{2}`…)."""
+    return body.startswith(part) and body[len(part) : len(part) + 1] not in ("*", "+", "?", "{")
+
+
+def _factor_last_segment(bodies: list[str]) -> list[str]:
+    """`[^/]*A(?:(?:/)|$)|[^/]*B(?:(?:/)|$)` as `[^/]*(?:A|B)(?:(?:/)|$)`; other bodies as they are."""
+    middles = [
+        body[len(_IN_SEGMENT) : -len(_SEGMENT_END)]
+        for body in bodies
+        if _starts_with(body, _IN_SEGMENT) and _ends_with_segment_end(body)
+    ]
+    if len(middles) < 2:
+        return bodies
+    others = [body for body in bodies if not (_starts_with(body, _IN_SEGMENT) and _ends_with_segment_end(body))]
+    return [*others, _IN_SEGMENT + "(?:" + "|".join(middles) + ")" + _SEGMENT_END]
+
+
+def _ends_with_segment_end(body: str) -> bool:
+    if not body.endswith(_SEGMENT_END) or len(body) < len(_IN_SEGMENT) + len(_SEGMENT_END):
+        return False
+    before = body[: -len(_SEGMENT_END)]
+    escapes = len(before) - len(before.rstrip("\\"))
+    return escapes % 2 == 0  # an odd run of backslashes would make the group's "(" a literal
+
+
+def any_regex(compiled: list[CompiledPattern]) -> str:
+    """One alternation of self-contained regexes (each keeps its own flags and anchors in its group):
+    a policy checks a value once against a whole list and matches pattern by pattern only on a hit.
+
     An empty list gives a regex that matches nothing.
     """
     if not compiled:
         return "^[^\\s\\S]"
-    return "^(?:" + "|".join(_strip_caret(c.regex) for c in compiled) + ")"
+    return "|".join(f"(?:{c.regex})" for c in compiled)
 
 
 def _strip_caret(regex: str) -> str:

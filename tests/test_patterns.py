@@ -167,6 +167,37 @@ def test_combined_and_lines_regex_agree_with_single_patterns() -> None:
     assert set(batch) == expected
 
 
+def test_factored_combined_regex_agrees_with_single_patterns() -> None:
+    # Every pattern list aigate ships, and the table above: the shared parts pathspec writes
+    # (any depth, within the last segment) are factored out of the combined forms.
+    from aigate.config import load_config
+
+    policy = load_config(None).settings["policy"]
+    lists = [
+        PATTERNS,
+        [p for p in PATTERNS if p != "**"],
+        policy["sensitive_patterns"],
+        policy["blocked_patterns"],
+        policy["require_tests"]["source_patterns"],
+        policy["require_tests"]["test_patterns"],
+        ["***", "*?", "*a*", "?*", "*.{a,b}", "[*]x", "*\\*", "**/*?", "**/a**", "\\*", "*\\\\", "x/*"],
+    ]
+    paths = [
+        *PATHS,
+        "a/b/x.secret.txt", "k8s/a.yml", "x/k8s", "infra/main.tf", "main.tf", "x.tf/y", "Dockerfile.dev",
+        "web/Dockerfile", "CODEOWNERS", "docs/CODEOWNERS", "k.key", "a/b.pem", "a/password.txt",
+        "src/a_test.go", "src/a.test.ts", "x/__tests__/y.js", "pkg/test_x.py", "FooTest.java", "a_spec.rb",
+        "x.c", "x.cc", "y.h", "z.swift", "w.scala", "v.php", "pkg/x.kt", "a/b/c.rs", "q.ts/r", "r.cpp",
+        ".gitlab-ci.yml", ".circleci/config.yml", "Jenkinsfile", "Jenkinsfile.bak", "a\\b.py", "*", "a*b", "x/y*",
+        "q.{a,b}", "*x", "x/yz", "b\\", "ab\\", "dir/ba",
+    ]  # fmt: skip
+    for patterns in lists:
+        compiled = [CompiledPattern(p, path_regex(p)) for p in patterns]
+        expected = {p for p in paths if any(re.match(c.regex, p) for c in compiled)}
+        assert {p for p in paths if re.match(combined_regex(compiled), p)} == expected, patterns
+        assert set(re.findall(lines_regex(compiled), "\n".join(paths))) == expected, patterns
+
+
 def test_lines_regex_does_not_run_across_lines() -> None:
     compiled = [CompiledPattern("*.env*", path_regex("*.env*"))]
     assert re.findall(lines_regex(compiled), "config/.env\nREADME.md\nsrc/x.ts") == ["config/.env"]

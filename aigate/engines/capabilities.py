@@ -111,7 +111,7 @@ def check_policy_builtins(
     """
     if opa_has_builtin is None:
         if opa_binary is None:
-            from aigate.engines.opa_server import find_opa_binary
+            from aigate.engines.opa_binary import find_opa_binary
 
             opa_binary = find_opa_binary()
         if opa_binary is not None:

@@ -38,6 +38,7 @@ from urllib3.util.retry import Retry
 
 from aigate.config import GateConfig
 from aigate.engines.interface import DECISION_PATH, Engine, PolicySet
+from aigate.engines.opa_binary import ENV_OPA_BINARY, ENV_OPA_TOKEN, ENV_OPA_URL, find_opa_binary
 from aigate.errors import EngineError, EngineUnavailableError, PolicyError
 
 __all__ = [
@@ -49,27 +50,11 @@ __all__ = [
     "find_opa_binary",
 ]
 
-ENV_OPA_URL = "AIGATE_OPA_URL"
-ENV_OPA_TOKEN = "AIGATE_OPA_TOKEN"
-ENV_OPA_BINARY = "AIGATE_OPA_BINARY"
-
 _QUERY = "data." + DECISION_PATH.replace("/", ".")
 _PACKAGE, _, _RULE = DECISION_PATH.rpartition("/")
 # Any document of the aigate bundle answers with the bundle's provenance; this one is small.
 _CONFIG_PACKAGE, _CONFIG_RULE = "aigate", "config"
 _ERROR_BODY_CHARS = 300
-
-
-def find_opa_binary(environ: Mapping[str, str] | None = None) -> str | None:
-    """`AIGATE_OPA_BINARY` if set (it must then be executable), else `opa` on PATH, else None."""
-    env = os.environ if environ is None else environ
-    configured = env.get(ENV_OPA_BINARY, "")
-    if configured:
-        found = shutil.which(configured)
-        if found is None:
-            raise EngineUnavailableError(f"{ENV_OPA_BINARY}={configured}: not an executable file")
-        return found
-    return shutil.which("opa", path=env.get("PATH", os.defpath))
 
 
 class RemoteOpaEngine(Engine):

@@ -15,6 +15,7 @@ from typing import Literal, get_args
 from aigate.config import GateConfig
 from aigate.engines.embedded import EmbeddedEngine
 from aigate.engines.interface import Engine, PolicySet
+from aigate.engines.opa_binary import ENV_OPA_BINARY, ENV_OPA_TOKEN, ENV_OPA_URL, find_opa_binary
 from aigate.errors import EngineError, EngineUnavailableError
 
 __all__ = ["ENGINE_KINDS", "EngineKind", "create_engine"]
@@ -53,17 +54,19 @@ def create_engine(
         if opa_url:
             raise EngineError("engine embedded: an OPA URL was given; use engine opa or auto to evaluate on OPA")
         return EmbeddedEngine(policies, {"aigate": {"config": config.data}})
-    # Imported here: the HTTP client stack costs ~0.4 s of start-up the embedded default never needs.
-    from aigate.engines.opa_server import (
-        ENV_OPA_BINARY,
-        ENV_OPA_TOKEN,
-        ENV_OPA_URL,
-        ManagedOpaEngine,
-        RemoteOpaEngine,
-        find_opa_binary,
-    )
 
     url = opa_url or env.get(ENV_OPA_URL) or None
+    binary = None if url else opa_binary or find_opa_binary(env)
+    if not url and not binary:
+        if kind == "opa":
+            raise EngineUnavailableError(
+                f"engine opa: no OPA server URL (--opa-url or {ENV_OPA_URL}) "
+                f"and no opa binary ({ENV_OPA_BINARY} or PATH)"
+            )
+        return EmbeddedEngine(policies, {"aigate": {"config": config.data}})
+    # Imported here: the HTTP client stack costs ~0.4 s of start-up the embedded engine never needs.
+    from aigate.engines.opa_server import ManagedOpaEngine, RemoteOpaEngine
+
     if url:
         return RemoteOpaEngine(
             url,
@@ -76,11 +79,5 @@ def create_engine(
             retries=retries,
             require_revision=require_revision,
         )
-    binary = opa_binary or find_opa_binary(env)
-    if binary:
-        return ManagedOpaEngine(policies, config, binary=binary, timeout=timeout, retries=retries, environ=env)
-    if kind == "opa":
-        raise EngineUnavailableError(
-            f"engine opa: no OPA server URL (--opa-url or {ENV_OPA_URL}) and no opa binary ({ENV_OPA_BINARY} or PATH)"
-        )
-    return EmbeddedEngine(policies, {"aigate": {"config": config.data}})
+    assert binary is not None
+    return ManagedOpaEngine(policies, config, binary=binary, timeout=timeout, retries=retries, environ=env)

@@ -3,13 +3,17 @@ exhausting memory."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import mmap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from aigate.errors import InputError
 
-__all__ = ["MAX_INPUT_BYTES", "first_validation_problem", "parse_json", "read_json", "read_text"]
+__all__ = ["MAX_INPUT_BYTES", "first_validation_problem", "no_gc_pauses", "parse_json", "read_json", "read_text"]
 
 # Generous for a PR (a 1,000,000-line diff is ~60 MiB); anything larger is refused, not truncated.
 MAX_INPUT_BYTES = 256 << 20
@@ -21,15 +25,42 @@ def read_text(path: Path, error: type[InputError], *, max_bytes: int = MAX_INPUT
         size = path.stat().st_size
         if size > max_bytes:
             raise error(source, f"{size} bytes is larger than the {max_bytes}-byte limit")
-        raw = path.read_bytes()
+        with path.open("rb") as handle, _contents(handle, max_bytes) as raw:
+            if len(raw) > max_bytes:
+                raise error(source, f"larger than the {max_bytes}-byte limit")
+            try:
+                return str(raw, "utf-8")
+            except UnicodeDecodeError as e:
+                raise error(source, f"not UTF-8 text (byte {e.start})") from e
     except OSError as e:
         raise error(source, f"cannot read: {e.strerror or e}") from e
-    if len(raw) > max_bytes:
-        raise error(source, f"larger than the {max_bytes}-byte limit")
+
+
+@contextlib.contextmanager
+def _contents(handle: BinaryIO, max_bytes: int) -> Iterator[bytes | mmap.mmap]:
+    """A regular file mapped read-only, decoded straight from the mapping (a 50 MiB diff is not copied
+    twice: ~30 ms); anything that cannot be mapped (an empty file, a pipe) read into memory."""
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise error(source, f"not UTF-8 text (byte {e.start})") from e
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        yield handle.read(max_bytes + 1)
+        return
+    with mapped:
+        yield mapped
+
+
+@contextlib.contextmanager
+def no_gc_pauses() -> Iterator[None]:
+    """Reading a large diff allocates hundreds of thousands of objects and no reference cycles: the cyclic
+    garbage collector's passes over them (and over the rest of a long-running process's heap) find
+    nothing. It is paused meanwhile (unless already paused) and resumed after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def read_json(path: Path, error: type[InputError], *, max_bytes: int = MAX_INPUT_BYTES) -> Any:

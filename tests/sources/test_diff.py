@@ -499,3 +499,53 @@ def test_format_patch_signature_after_a_removed_dash_space_line() -> None:
     text = email + ENTRY + "@@ -1,2 +1 @@\n-- \n-a\n+b\n-- \n2.39.5\n\n"
     (change,) = parse_diff(text)
     assert (change.added, change.removed) == (1, 2)
+
+
+def _parse_outcome(text: str) -> tuple[str, object]:
+    try:
+        return "changes", parse_diff(text, source="pr.diff")
+    except DiffError as e:
+        return "error", str(e)
+
+
+MUTATION_LINES = [
+    "+x", "-y", " z", "", "\r", "\\ No newline at end of file", "@@ -1 +1 @@", "@@ -1,2 +1 @@ f", "-- ",
+    "old mode 100755", "index 1234567..89abcde 100755", "new file mode 120000", "Binary files a/x and b/x differ",
+    "GIT binary patch", "literal 0", "+++ b/x", "--- a/x", "diff --git a/q b/q", "diff --git q",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("variant", ["diff", "binary", "format-patch"])
+def test_fast_path_reads_as_unidiff_does(
+    built: Callable[[str], Built], variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Most entries are read by counting lines by kind instead of through unidiff; on every diff, and on
+    diffs with lines removed, repeated, swapped or replaced, both readings give the same changes or the
+    same error."""
+    import random
+
+    from aigate.sources import diff as diff_module
+
+    rng = random.Random(variant)
+    texts = []
+    for case in CASES:
+        lines = _diff_text(built(case), variant).split("\n")
+        texts.append("\n".join(lines))
+        for _ in range(12):
+            mutated = lines[:]
+            for _ in range(rng.randrange(1, 3)):
+                at = rng.randrange(len(mutated))
+                action = rng.randrange(4)
+                if action == 0:
+                    del mutated[at]
+                elif action == 1:
+                    mutated.insert(at, mutated[rng.randrange(len(mutated))])
+                elif action == 2:
+                    other = rng.randrange(len(mutated))
+                    mutated[at], mutated[other] = mutated[other], mutated[at]
+                else:
+                    mutated[at] = rng.choice(MUTATION_LINES)
+            texts.append("\n".join(mutated))
+    fast = [_parse_outcome(text) for text in texts]
+    monkeypatch.setattr(diff_module, "_read_all", lambda text, entries: None)  # unidiff reads every entry
+    assert [_parse_outcome(text) for text in texts] == fast

@@ -4,26 +4,23 @@ package aigate.decision
 
 import rego.v1
 
-import data.aigate.detection as ai_detection
-import data.aigate.paths
-import data.aigate.risk as risk_layer
-import data.aigate.scanning
-import data.aigate.scope
-import data.aigate.tests
+is_ai := data.aigate.detection.is_ai
 
-is_ai := ai_detection.is_ai
-
-detection := {"is_ai": ai_detection.is_ai, "signals": ai_detection.signals}
+detection := {"is_ai": data.aigate.detection.is_ai, "signals": data.aigate.detection.signals}
 
 default violations := []
 
-violations := [v | some v in ((paths.violations | scope.violations) | tests.violations) | scanning.violations] if {
-	ai_detection.checks_apply
+violations := [v |
+	some v in (data.aigate.paths.violations | data.aigate.scope.violations) | (
+		data.aigate.tests.violations | data.aigate.scanning.violations
+	)
+] if {
+	data.aigate.detection.checks_apply
 }
 
 default risk := null
 
-risk := risk_layer.summary if ai_detection.checks_apply
+risk := data.aigate.risk.summary if data.aigate.detection.checks_apply
 
 # block: any blocking violation. allow: no checks apply, the risk layer is not enforced, or the
 # tier auto-merges without approvals. review: everything else, including anything unforeseen.
@@ -31,7 +28,7 @@ outcome := "block" if {
 	some v in violations
 	v.blocking
 } else := "allow" if {
-	not ai_detection.checks_apply
+	not data.aigate.detection.checks_apply
 } else := "allow" if {
 	risk.mode != "block"
 } else := "allow" if {

@@ -98,3 +98,10 @@ test_checks_apply_to_human_when_configured if {
 	not detection.checks_apply with input as inp
 	detection.checks_apply with input as inp with data.aigate.config.apply_to_human as true
 }
+
+test_alternations_built_when_the_config_has_none if {
+	pr := object.union(_pr, {"labels": ["AI-Generated"], "head_branch": "claude/x"})
+	signals := detection.signals with input as {"pr": pr, "commits": []}
+		with data.aigate.config.detection_any as false
+	{s.kind | some s in signals} == {"label", "branch"}
+}

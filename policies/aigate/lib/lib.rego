@@ -1,4 +1,8 @@
 # Shared helpers: the compiled configuration, the one violation builder, batch path matching.
+#
+# Policies name another package's rules in full (data.aigate.paths.blocked_paths), not through
+# an import alias: regorus evaluates every rule of a package that is reached through an alias
+# (measured: risk.sensitive_files took twice as long as the rules it needs).
 package aigate.lib
 
 import rego.v1
@@ -17,22 +21,35 @@ violation(layer, rule, severity, message, path) := {
 	"blocking": config.modes[layer] == "block",
 }
 
-# matched_paths is the subset of `paths` that `matcher` (a compiled pattern list) matches.
-# One regex scan over the newline-joined paths replaces one engine call per path; the few
-# paths that themselves contain a newline are matched one by one so they cannot split.
-matched_paths(matcher, paths) := single_line | multi_line if {
-	joined := concat("\n", [p | some p in paths; not contains(p, "\n")])
-	single_line := {p | some p in regex.find_n(matcher.lines_regex, joined, -1)}
-	multi_line := {p | some p in paths; contains(p, "\n"); regex.match(matcher.regex, p)}
+# path_batch prepares a collection of paths for matching, once for all pattern lists: the paths
+# joined with newlines, which one `regex.find_n` scans for every match, and the rare paths that
+# contain a newline themselves, which are matched one by one so that they cannot split.
+path_batch(paths) := {"joined": concat("\n", paths), "multi_line": set()} if {
+	not contains(concat("", paths), "\n")
+} else := {
+	"joined": concat("\n", [p | some p in paths; not contains(p, "\n")]),
+	"multi_line": {p | some p in paths; contains(p, "\n")},
 }
+
+# batch_matches is the subset of a path batch that `matcher` (a compiled pattern list) matches.
+batch_matches(matcher, batch) := single_line | multi_line if {
+	single_line := {p | some p in regex.find_n(matcher.lines_regex, batch.joined, -1)}
+	multi_line := {p | some p in batch.multi_line; regex.match(matcher.regex, p)}
+}
+
+# matched_paths is the subset of `paths` that `matcher` matches.
+matched_paths(matcher, paths) := batch_matches(matcher, path_batch(paths))
 
 # patterns_matching lists the patterns of `matcher` that match one path, as the user wrote them.
 patterns_matching(matcher, path) := [p.pattern | some p in matcher.patterns; regex.match(p.regex, path)]
 
-# changed_paths is every path a PR touches: a renamed file counts under its old and new path.
-changed_paths contains file.path if some file in input.files
+# The new path of every changed file.
+file_paths := {file.path | some file in input.files}
 
-changed_paths contains file.old_path if {
-	some file in input.files
-	file.status == "renamed"
-}
+renamed_files := [file | some file in input.files; file.status == "renamed"]
+
+# changed_paths is every path a PR touches: a renamed file counts under its old and new path.
+changed_paths := file_paths | {file.old_path | some file in renamed_files}
+
+# changed_paths, prepared once for every pattern list the path rules match.
+changed_batch := path_batch(changed_paths)

@@ -3,29 +3,26 @@ package aigate.paths
 
 import rego.v1
 
-import data.aigate.lib
+_matchers := data.aigate.lib.config.paths
 
-_matchers := lib.config.paths
+blocked_paths := data.aigate.lib.batch_matches(_matchers.blocked, data.aigate.lib.changed_batch)
 
-_changed := [p | some p in lib.changed_paths]
+allowed_paths := data.aigate.lib.batch_matches(_matchers.allowed, data.aigate.lib.changed_batch)
 
-blocked_paths := lib.matched_paths(_matchers.blocked, _changed)
+sensitive_paths := data.aigate.lib.batch_matches(_matchers.sensitive, data.aigate.lib.changed_batch)
 
-allowed_paths := lib.matched_paths(_matchers.allowed, _changed)
-
-sensitive_paths := lib.matched_paths(_matchers.sensitive, _changed)
-
-violations contains lib.violation("paths", "blocked_path", "high", message, path) if {
+violations contains data.aigate.lib.violation("paths", "blocked_path", "high", message, path) if {
 	some path in blocked_paths
-	patterns := lib.patterns_matching(_matchers.blocked, path)
+	patterns := data.aigate.lib.patterns_matching(_matchers.blocked, path)
 	message := sprintf("%s matches blocked pattern %s", [path, concat(", ", patterns)])
 }
 
 # A blocked path is reported once, as blocked, not again as outside the allowed list.
-violations contains lib.violation("paths", "path_not_allowed", "medium", message, path) if {
+violations contains data.aigate.lib.violation("paths", "path_not_allowed", "medium", message, path) if {
 	not _matchers.allow_all
-	some path in lib.changed_paths
-	not allowed_paths[path]
-	not blocked_paths[path]
+	some path in _outside_allowed
 	message := sprintf("%s is outside the allowed patterns", [path])
 }
+
+# Set differences, not a lookup per changed path.
+_outside_allowed := (data.aigate.lib.changed_paths - allowed_paths) - blocked_paths

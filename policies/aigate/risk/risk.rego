@@ -3,45 +3,44 @@ package aigate.risk
 
 import rego.v1
 
-import data.aigate.lib
-import data.aigate.paths
-import data.aigate.scanning
-import data.aigate.scope
-import data.aigate.tests
+_weights := data.aigate.lib.config.risk.weights
 
-_weights := lib.config.risk.weights
+_tiers := data.aigate.lib.config.risk.tiers
 
-_tiers := lib.config.risk.tiers
+_sensitive_paths := data.aigate.paths.sensitive_paths
 
-# A file counts as sensitive once, whether its new or (renamed) old path matched.
-sensitive_files contains file.path if {
-	some file in input.files
-	paths.sensitive_paths[file.path]
+# A file counts as sensitive once, whether its new or (renamed) old path matched. Both parts
+# walk the (few) sensitive paths and renamed files, not every file.
+sensitive_files := {path | some path in _sensitive_paths; data.aigate.lib.file_paths[path]} | {file.path |
+	some file in data.aigate.lib.renamed_files
+	_sensitive_paths[file.old_path]
 }
 
-sensitive_files contains file.path if {
-	some file in input.files
-	file.status == "renamed"
-	paths.sensitive_paths[file.old_path]
-}
+# Points per finding by severity, from the counts: critical counts as high, a severity without a
+# weight scores nothing.
+_finding_points := sum([
+	(_counts.critical + _counts.high) * object.get(_weights.finding, "high", 0),
+	_counts.medium * object.get(_weights.finding, "medium", 0),
+	_counts.low * object.get(_weights.finding, "low", 0),
+	_counts.info * object.get(_weights.finding, "info", 0),
+])
 
-_finding_weight(severity) := _weights.finding.high if severity == "critical"
-
-_finding_weight(severity) := _weights.finding[severity] if severity != "critical"
-
-_finding_points := sum([_finding_weight(finding.severity) | some finding in input.findings])
+_counts := data.aigate.scanning.finding_counts
 
 # In the order the score formula lists them; a factor worth 0 points is left out.
 _candidate_factors := [
 	{
 		"name": "files_changed",
-		"points": min([scope.files_changed * _weights.points_per_file, _weights.max_file_points]),
-		"detail": sprintf("%d files changed", [scope.files_changed]),
+		"points": min([data.aigate.scope.files_changed * _weights.points_per_file, _weights.max_file_points]),
+		"detail": sprintf("%d files changed", [data.aigate.scope.files_changed]),
 	},
 	{
 		"name": "lines_added",
-		"points": min([floor(scope.lines_added / _weights.lines_added_per_point), _weights.max_line_points]),
-		"detail": sprintf("%d lines added", [scope.lines_added]),
+		"points": min([
+			floor(data.aigate.scope.lines_added / _weights.lines_added_per_point),
+			_weights.max_line_points,
+		]),
+		"detail": sprintf("%d lines added", [data.aigate.scope.lines_added]),
 	},
 	{
 		"name": "sensitive_paths",
@@ -50,8 +49,8 @@ _candidate_factors := [
 	},
 	{
 		"name": "new_dependencies",
-		"points": count(scanning.new_dependencies) * _weights.new_dependency,
-		"detail": sprintf("%d new dependencies", [count(scanning.new_dependencies)]),
+		"points": count(data.aigate.scanning.new_dependencies) * _weights.new_dependency,
+		"detail": sprintf("%d new dependencies", [count(data.aigate.scanning.new_dependencies)]),
 	},
 	{
 		"name": "scan_findings",
@@ -65,7 +64,11 @@ _candidate_factors := [
 	},
 ]
 
-_tests_points := _weights.tests_included if tests.includes_tests else := 0
+# The test patterns are matched only when including tests is worth points.
+_tests_points := _weights.tests_included if {
+	_weights.tests_included != 0
+	data.aigate.tests.includes_tests
+} else := 0
 
 factors := [factor | some factor in _candidate_factors; factor.points != 0]
 
@@ -85,5 +88,5 @@ summary := {
 	"approvals": tier.approvals,
 	"auto_merge": tier.auto_merge,
 	"require_security_team": tier.require_security_team,
-	"mode": lib.config.modes.risk,
+	"mode": data.aigate.lib.config.modes.risk,
 }

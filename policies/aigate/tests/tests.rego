@@ -3,20 +3,18 @@ package aigate.tests
 
 import rego.v1
 
-import data.aigate.lib
-
-_rule := lib.config.require_tests
+_rule := data.aigate.lib.config.require_tests
 
 # Deleting a test does not count as including one.
-_present := [file.path | some file in input.files; file.status != "deleted"]
+_present := data.aigate.lib.path_batch([file.path | some file in input.files; file.status != "deleted"])
 
-changed_test_files := lib.matched_paths(_rule.test, _present)
+changed_test_files := data.aigate.lib.batch_matches(_rule.test, _present)
 
-changed_source_files := lib.matched_paths(_rule.source, _present) - changed_test_files
+changed_source_files := data.aigate.lib.batch_matches(_rule.source, _present) - changed_test_files
 
 includes_tests := count(changed_test_files) > 0
 
-violations contains lib.violation("tests", "tests_required", "medium", message, null) if {
+violations contains data.aigate.lib.violation("tests", "tests_required", "medium", message, null) if {
 	_rule.enabled
 	count(changed_source_files) > 0
 	not includes_tests
