@@ -20,7 +20,7 @@ import yaml
 from aigate import _resources
 from aigate._schema_check import schema_error
 from aigate.errors import ConfigError
-from aigate.patterns import CompiledPattern, any_regex, combined_regex, lines_regex, path_regex, text_regex
+from aigate.patterns import CompiledPattern, combined_regex, lines_regex, path_regex, text_regex
 
 __all__ = ["CONFIG_FILE_NAME", "GateConfig", "LAYERS", "config_from_mapping", "load_config"]
 
@@ -222,8 +222,6 @@ class _Compiler:
     def __init__(self, source: str, root: yaml.Node | None) -> None:
         self.source = source
         self.root = root
-        # Each detection list as one regex, by key: see `any_regex`.
-        self.alternations: dict[str, str] = {}
 
     def _compile_each(self, location: list[str | int], patterns: list[str], **kind: bool) -> list[CompiledPattern]:
         compiled = []
@@ -242,7 +240,6 @@ class _Compiler:
 
     def text_patterns(self, location: list[str | int], patterns: list[str], **kind: bool) -> list[dict[str, str]]:
         compiled = self._compile_each(location, patterns, **kind)
-        self.alternations[str(location[-1])] = any_regex(compiled)
         return [c.as_data() for c in compiled]
 
     def path_matcher(self, location: list[str | int], patterns: list[str]) -> dict[str, Any]:
@@ -284,7 +281,6 @@ def _compile(settings: dict[str, Any], source: str, root: yaml.Node | None) -> d
     }
     return {
         "detection": compiled_detection,
-        "detection_any": dict(compiler.alternations),
         "apply_to_human": policy["apply_to_human"],
         "modes": modes,
         "paths": {

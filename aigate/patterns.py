@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
-__all__ = ["CompiledPattern", "any_regex", "combined_regex", "lines_regex", "path_regex", "text_regex"]
+__all__ = ["CompiledPattern", "combined_regex", "lines_regex", "path_regex", "text_regex"]
 
 # pathspec marks "matched as a directory" with this named group; names must be unique in a
 # combined alternation, and we only need the grouping.
@@ -132,17 +132,6 @@ def _ends_with_segment_end(body: str) -> bool:
     before = body[: -len(_SEGMENT_END)]
     escapes = len(before) - len(before.rstrip("\\"))
     return escapes % 2 == 0  # an odd run of backslashes would make the group's "(" a literal
-
-
-def any_regex(compiled: list[CompiledPattern]) -> str:
-    """One alternation of self-contained regexes (each keeps its own flags and anchors in its group):
-    a policy checks a value once against a whole list and matches pattern by pattern only on a hit.
-
-    An empty list gives a regex that matches nothing.
-    """
-    if not compiled:
-        return "^[^\\s\\S]"
-    return "|".join(f"(?:{c.regex})" for c in compiled)
 
 
 def _strip_caret(regex: str) -> str:

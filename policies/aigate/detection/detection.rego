@@ -5,12 +5,11 @@ import rego.v1
 
 _patterns := data.aigate.lib.config.detection
 
-# Each pattern list as one alternation (compiled with the config): a value is tried pattern by
-# pattern only when the list as a whole matches it, so the usual non-matching value costs one
-# regex call instead of one per pattern. Built here for a config compiled without them.
-_any := data.aigate.lib.config.detection_any if {
-	data.aigate.lib.config.detection_any
-} else := {kind: concat("|", [concat("", ["(?:", p.regex, ")"]) | some p in patterns]) |
+# Each pattern list as one alternation: a value is tried pattern by pattern only when the list
+# as a whole matches it, so the usual non-matching value costs one regex call instead of one per
+# pattern. Built from the patterns themselves, so a test that overrides a list cannot see a
+# stale alternation. (An empty list gives "", which matches; no pattern then follows.)
+_any := {kind: concat("|", [concat("", ["(?:", p.regex, ")"]) | some p in patterns]) |
 	some kind, patterns in _patterns
 }
 

@@ -99,9 +99,11 @@ test_checks_apply_to_human_when_configured if {
 	detection.checks_apply with input as inp with data.aigate.config.apply_to_human as true
 }
 
-test_alternations_built_when_the_config_has_none if {
-	pr := object.union(_pr, {"labels": ["AI-Generated"], "head_branch": "claude/x"})
+test_overridden_pattern_list_is_used_whole if {
+	# The alternation follows the list a test gives, not the compiled defaults.
+	pr := object.union(_pr, {"labels": ["Robot-Made"]})
+	labels := [{"pattern": "robot-made", "regex": `(?is)^(?:robot\-made)$`}]
 	signals := detection.signals with input as {"pr": pr, "commits": []}
-		with data.aigate.config.detection_any as false
-	{s.kind | some s in signals} == {"label", "branch"}
+		with data.aigate.config.detection.labels as labels
+	signals == {{"kind": "label", "value": "Robot-Made", "pattern": "robot-made"}}
 }
