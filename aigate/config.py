@@ -239,8 +239,7 @@ class _Compiler:
         return compiled
 
     def text_patterns(self, location: list[str | int], patterns: list[str], **kind: bool) -> list[dict[str, str]]:
-        compiled = self._compile_each(location, patterns, **kind)
-        return [c.as_data() for c in compiled]
+        return [c.as_data() for c in self._compile_each(location, patterns, **kind)]
 
     def path_matcher(self, location: list[str | int], patterns: list[str]) -> dict[str, Any]:
         compiled = self._compile_each(location, patterns, path=True)
@@ -268,19 +267,18 @@ def _compile(settings: dict[str, Any], source: str, root: yaml.Node | None) -> d
         ({"name": name, **tier} for name, tier in review["risk_tiers"].items()),
         key=lambda tier: (tier["threshold"], tier["name"]),
     )
-    compiled_detection = {
-        "labels": compiler.text_patterns(["detection", "labels"], detection["labels"]),
-        "co_authors": compiler.text_patterns(["detection", "co_authors"], detection["co_authors"]),
-        "bot_authors": compiler.text_patterns(["detection", "bot_authors"], detection["bot_authors"]),
-        "branch_prefixes": compiler.text_patterns(
-            ["detection", "branch_prefixes"], detection["branch_prefixes"], anchored=False, prefix=True
-        ),
-        "message_markers": compiler.text_patterns(
-            ["detection", "message_markers"], detection["message_markers"], anchored=False
-        ),
-    }
     return {
-        "detection": compiled_detection,
+        "detection": {
+            "labels": compiler.text_patterns(["detection", "labels"], detection["labels"]),
+            "co_authors": compiler.text_patterns(["detection", "co_authors"], detection["co_authors"]),
+            "bot_authors": compiler.text_patterns(["detection", "bot_authors"], detection["bot_authors"]),
+            "branch_prefixes": compiler.text_patterns(
+                ["detection", "branch_prefixes"], detection["branch_prefixes"], anchored=False, prefix=True
+            ),
+            "message_markers": compiler.text_patterns(
+                ["detection", "message_markers"], detection["message_markers"], anchored=False
+            ),
+        },
         "apply_to_human": policy["apply_to_human"],
         "modes": modes,
         "paths": {
