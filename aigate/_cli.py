@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -162,9 +164,18 @@ def _test_policies(args: argparse.Namespace) -> int:
     return EXIT_ERROR if failed or portability else EXIT_OK
 
 
+def _terminated(signum: int, frame: object) -> NoReturn:
+    # SIGTERM (a CI job cancelled, a container stopped) unwinds like Ctrl-C, so that a managed OPA
+    # server is stopped on the way out instead of outliving aigate in its own process group.
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         code: int = args.handler(args)
         return code
@@ -174,6 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("aigate: error: interrupted", file=sys.stderr)
     except Exception as e:  # fail closed: an unforeseen failure is an error, never an allow
         print(f"aigate: internal error: {type(e).__name__}: {' '.join(str(e).split())}", file=sys.stderr)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return EXIT_ERROR
 
 

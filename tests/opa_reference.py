@@ -9,20 +9,16 @@ is fetched for 3.14 with pip, checked against the hash pinned here, and unpacked
 - `OpaTestServer`: a threaded HTTP server on 127.0.0.1 speaking the parts of OPA's REST API that
   aigate uses (`POST|GET /v1/data/{path}` with `?provenance`, `GET /health?bundles`, bearer
   tokens, TLS), backed by the reference engine, with failures to inject.
-- `shim_main`: behaves like `opa run --server --addr ADDR --bundle FILE` by serving the bundle
-  with `OpaTestServer`; tests point `AIGATE_OPA_BINARY` at a script calling it.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import importlib
 import json
 import os
 import platform
-import signal
 import ssl
 import subprocess
 import sys
@@ -47,9 +43,6 @@ OPA_GOLIB_SHA256 = "d411c901e14b8c7c3023e23e4a944f4cf429c1d31baf80e959e57d11efbf
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache" / "opa-golib"
 
-# Shim behaviour, chosen by the tests through the environment of the process they start.
-SHIM_MODE = "AIGATE_OPA_SHIM_MODE"  # serve (default) | unhealthy | exit | ignore-sigterm
-SHIM_PIDFILE = "AIGATE_OPA_SHIM_PIDFILE"
 
 FAULTS = ("http500", "slow", "malformed", "no_result", "not_object", "wrong_revision")
 
@@ -365,60 +358,21 @@ def _handler_for(server: OpaTestServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def shim_main(argv: list[str]) -> int:
-    """`opa run --server --addr HOST:PORT --bundle FILE [--log-level L] [--disable-telemetry]`."""
-    from aigate.bundle import read_bundle
-
-    parser = argparse.ArgumentParser(prog="opa")
-    parser.add_argument("command", choices=["run"])
-    parser.add_argument("--server", action="store_true", required=True)
-    parser.add_argument("--addr", required=True)
-    parser.add_argument("--bundle", required=True)
-    parser.add_argument("--log-level", default="info")
-    parser.add_argument("--disable-telemetry", action="store_true")
-    args = parser.parse_args(argv)
-    mode = os.environ.get(SHIM_MODE, "serve")
-    pidfile = os.environ.get(SHIM_PIDFILE)
-    if pidfile:
-        Path(pidfile).write_text(str(os.getpid()), encoding="utf-8")
-    if mode == "exit":
-        print("error: listen tcp: told to fail by the test", file=sys.stderr)
-        return 1
-    if mode == "ignore-sigterm":
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    host, _, port = args.addr.rpartition(":")
-    contents = read_bundle(Path(args.bundle))
-    engine = ReferenceOpaEngine(contents.policy_set(), contents.data, revision=contents.revision)
-    server = OpaTestServer(
-        engine,
-        revision=contents.revision,
-        bundle_name=args.bundle,
-        host=host,
-        port=int(port),
-        healthy=mode != "unhealthy",
-    )
-    server.httpd.serve_forever(poll_interval=0.05)
-    return 0
-
-
-def write_shim(directory: Path) -> Path:
-    """An executable `opa` stand-in in `directory` that runs `shim_main` with this Python."""
-    script = directory / "opa"
-    script.write_text(
-        f"#!{sys.executable}\n"
-        "import sys\n"
-        f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
-        "import opa_reference\n"
-        "sys.exit(opa_reference.shim_main(sys.argv[1:]))\n",
-        encoding="utf-8",
-    )
-    script.chmod(0o755)
-    return script
-
-
 def process_exists(pid: int) -> bool:
     """Whether a process with this id exists (a zombie counts: it was not reaped)."""
     return Path(f"/proc/{pid}").exists()
+
+
+def processes_using(folder: Path) -> list[int]:
+    """Live processes whose command line names something inside `folder`."""
+    marker = str(folder).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            with contextlib.suppress(OSError):
+                if marker in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
 
 
 @contextlib.contextmanager

@@ -94,6 +94,8 @@ def builtin_calls(policies: PolicySet) -> list[BuiltinCall]:
             head = name.split(".", 1)[0]
             if name in _KEYWORDS or head in aliases or head in own:
                 continue
+            if name == "set" and code.startswith(")", match.end()):  # `set()` is the empty-set literal
+                continue
             calls.append(BuiltinCall(name, module, code.count("\n", 0, match.start()) + 1))
     return calls
 

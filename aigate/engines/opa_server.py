@@ -360,8 +360,16 @@ class _ServerProcess:
             lines = (self.workdir / "opa.log").read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             return "(no output)"
-        lines = [line.strip() for line in lines if line.strip()]
-        return lines[-1][:_ERROR_BODY_CHARS] if lines else "(no output)"
+        lines = [line.rstrip() for line in lines if line.strip()]
+        if not lines:
+            return "(no output)"
+        # OPA's fatal error: "error: ...: 2 errors occurred:", then each error, with the offending
+        # source line and a caret indented below it. The first line and the first error say it.
+        for index, line in enumerate(lines):
+            if line.lower().startswith("error"):
+                detail = [line, *(other for other in lines[index + 1 : index + 2] if not other[:1].isspace())]
+                return " ".join(" ".join(detail).split())[:_ERROR_BODY_CHARS]
+        return " ".join(lines[-1].split())[:_ERROR_BODY_CHARS]
 
     def stop(self) -> None:
         process = self.process

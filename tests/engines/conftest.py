@@ -64,9 +64,3 @@ def reference_engine(
 def opa_server(reference_engine: opa_reference.ReferenceOpaEngine) -> Any:
     with opa_reference.OpaTestServer(reference_engine, revision=reference_engine.bundle_revision) as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def opa_shim(opa_bindings: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An executable that behaves like `opa run --server --bundle`, on the reference engine."""
-    return opa_reference.write_shim(tmp_path_factory.mktemp("opa-shim"))

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
-import pytest
 from opa_reference import ReferenceOpaEngine
 
 from aigate.engines.capabilities import builtin_calls, check_policy_builtins, forbidden_reason, regorus_has_builtin
@@ -98,6 +96,11 @@ def test_opa_builtins_from_an_opa_binary(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.skipif(not shutil.which("opa"), reason="no opa binary on PATH")
-def test_shipped_policies_against_real_opa_capabilities(policies: PolicySet) -> None:
-    assert check_policy_builtins(policies) == []
+def test_shipped_policies_against_real_opa_capabilities(policies: PolicySet, real_opa: str) -> None:
+    assert check_policy_builtins(policies, opa_binary=real_opa) == []
+
+
+def test_empty_set_literal_is_not_a_builtin_call(tmp_path: Path) -> None:
+    source = "package aigate.a\n\nimport rego.v1\n\nx := set()\n\ny := count(set())\n"
+    policies = PolicySet(modules=(("a.rego", source),), root=tmp_path)
+    assert [call.name for call in builtin_calls(policies)] == ["count"]

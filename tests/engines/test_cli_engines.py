@@ -1,18 +1,21 @@
 """`aigate evaluate --engine opa` as a host runs it: the same decision as embedded, exit 2 on
-every remote failure (one line, never an allow), and the managed OPA engine via the stand-in."""
+every remote failure (one line, never an allow), and the managed OPA engine on the real binary."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import EXAMPLES, REPO
+from opa_reference import processes_using
 
 PR = EXAMPLES / "prs" / "claude-auth"
 SOURCES = ["--pr", str(PR / "pr.json"), "--commits", str(PR / "commits.json"), "--diff", str(PR / "pr.diff")]
@@ -101,10 +104,10 @@ def test_engine_opa_without_a_server_or_binary_exits_2() -> None:
     assert result.stderr.startswith("aigate: error: engine opa: no OPA server URL")
 
 
-def test_managed_opa_via_config(opa_shim: Path, tmp_path: Path) -> None:
+def test_managed_opa_via_config(real_opa: str, tmp_path: Path) -> None:
     """`policy.engine.backend: opa` with an opa binary found: aigate starts it, decides, stops it."""
     config = _config(tmp_path, "policy:\n  engine: {backend: opa}\n  blocked_patterns: ['**/auth/**']\n")
-    result = _cli("evaluate", "--config", config, *SOURCES, env={"AIGATE_OPA_BINARY": str(opa_shim)})
+    result = _cli("evaluate", "--config", config, *SOURCES, env={"AIGATE_OPA_BINARY": real_opa})
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["engine"] == "opa"
     embedded = _cli("evaluate", "--config", config, "--engine", "embedded", *SOURCES)
@@ -124,3 +127,39 @@ def test_decision_log_records_every_evaluation(tmp_path: Path, opa_server: Any) 
         assert record["metrics"]["timer_rego_query_eval_ns"] > 0
         assert record["bundles"]["aigate"]["revision"] == record["result"]["policy_revision"]
     assert records[0]["input_hash"] == records[1]["input_hash"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_mid_run_stops_the_managed_server_and_exits_2(real_opa: str, tmp_path: Path, signum: int) -> None:
+    """aigate killed while its managed OPA runs: no server is left behind, and no decision."""
+    fifo = tmp_path / "input.json"
+    os.mkfifo(fifo)
+    env = {**os.environ, "AIGATE_OPA_BINARY": real_opa, "TMPDIR": str(tmp_path)}
+    # The server starts first; then aigate blocks reading the input from the FIFO, which is never written.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aigate", "evaluate", "--engine", "opa", "--input", str(fifo)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    writer = None
+    try:
+        for _ in range(6000):  # bounded: 60 s
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # succeeds once aigate opened it to read
+                break
+            except OSError:
+                time.sleep(0.01)
+        assert writer is not None, "aigate never read its input"
+        servers = [pid for pid in processes_using(tmp_path) if pid != process.pid]
+        assert len(servers) == 1 and os.path.realpath(f"/proc/{servers[0]}/exe") == os.path.realpath(real_opa)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if writer is not None:
+            os.close(writer)
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert (process.returncode, stdout, stderr) == (2, "", "aigate: error: interrupted\n")
+    assert not Path(f"/proc/{servers[0]}").exists()
+    assert processes_using(tmp_path) == []
+

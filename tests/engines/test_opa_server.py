@@ -1,25 +1,29 @@
 """The OPA REST engine against real OPA semantics: a test server on 127.0.0.1 backed by OPA's
-own Rego engine, failures injected into it, and the managed server's whole lifecycle run with an
-`opa` stand-in (and with a real opa binary when one is installed)."""
+own Rego engine, failures injected into it, and the managed server's whole lifecycle run with the
+real `opa` binary (.ci/run installs it; these tests fail, never skip, without it)."""
 
 from __future__ import annotations
 
 import datetime
 import gc
+import io
 import ipaddress
 import json
 import os
-import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
+import tarfile
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from opa_reference import SHIM_MODE, SHIM_PIDFILE, OpaTestServer, ReferenceOpaEngine, process_exists
+import requests
+from opa_reference import OpaTestServer, ReferenceOpaEngine, process_exists, processes_using
 
 from aigate.bundle import build_bundle, bundle_revision
 from aigate.config import GateConfig, config_from_mapping
@@ -307,41 +311,65 @@ def test_mutual_tls(reference_engine: ReferenceOpaEngine, pki: dict[str, Path], 
         server.stop()
 
 
-# -- managed: start, health wait, evaluate and stop, with an `opa` stand-in ----------------------
+# -- managed: the real `opa run --server`, from start to stop ------------------------------------
 
 
 @pytest.fixture
-def shim_env(opa_shim: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """AIGATE_OPA_BINARY points at the stand-in; returns the file it writes its pid to."""
-    pidfile = tmp_path / "opa.pid"
-    monkeypatch.setenv(ENV_OPA_BINARY, str(opa_shim))
-    monkeypatch.setenv(SHIM_PIDFILE, str(pidfile))
-    monkeypatch.delenv(SHIM_MODE, raising=False)
-    return pidfile
+def opa_env(real_opa: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The real opa as AIGATE_OPA_BINARY, and the managed server's folder under `tmp_path`, so that
+    any process left behind is found by its command line, which names its bundle there."""
+    monkeypatch.setenv(ENV_OPA_BINARY, real_opa)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
 
 
-def test_managed_server_evaluates_and_stops(
-    shim_env: Path, policies: PolicySet, default_config: GateConfig, ai_input: dict[str, Any]
+
+def _is_opa(pid: int, real_opa: str) -> bool:
+    return os.path.realpath(f"/proc/{pid}/exe") == os.path.realpath(real_opa)
+
+
+def test_managed_server_starts_is_healthy_evaluates_and_stops(
+    opa_env: Path, real_opa: str, policies: PolicySet, default_config: GateConfig, ai_input: dict[str, Any]
 ) -> None:
     engine = ManagedOpaEngine(policies, default_config)
     pid = engine.pid
-    assert pid is not None and process_exists(pid)
-    assert int(shim_env.read_text()) == pid  # the process started is the stand-in itself
+    assert pid is not None and _is_opa(pid, real_opa)
+    assert processes_using(opa_env) == [pid]
     workdir = engine._child.workdir
     try:
-        assert engine.evaluate(ai_input) == EmbeddedEngine(policies, config_data(default_config)).evaluate(ai_input)
-        assert engine.bundle_revision == bundle_revision(policies, default_config)
         assert engine.url.startswith("http://127.0.0.1:")
+        health = requests.get(f"{engine.url}/health?bundles", timeout=5)
+        assert (health.status_code, health.json()) == (200, {})
+        assert engine.evaluate(ai_input) == EmbeddedEngine(policies, config_data(default_config)).evaluate(ai_input)
+        assert engine.bundle_revision == bundle_revision(policies, default_config) == engine.fetch_revision()
+        # Real OPA names a bundle loaded from a file by its path.
+        assert engine.served_bundles == {str(workdir / "bundle.tar.gz"): bundle_revision(policies, default_config)}
     finally:
         engine.close()
     assert not process_exists(pid)
     assert not workdir.exists()
+    assert processes_using(opa_env) == []
     engine.close()  # closing twice is harmless
+
+
+def test_managed_server_revision_is_checked(
+    opa_env: Path, policies: PolicySet, default_config: GateConfig, ai_input: dict[str, Any]
+) -> None:
+    expected = bundle_revision(policies, default_config)
+    with ManagedOpaEngine(policies, default_config) as managed:
+        with RemoteOpaEngine(managed.url, require_revision=expected) as pinned:
+            assert pinned.evaluate(ai_input)["outcome"] == "review"
+        with RemoteOpaEngine(managed.url, require_revision="sha256:other") as pinned, pytest.raises(EngineError) as e:
+            pinned.evaluate(ai_input)
+        assert str(e.value) == (
+            f"OPA at {managed.url}: served bundle revision {expected!r} evaluating {QUERY}, expected 'sha256:other'"
+        )
 
 
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
 def test_exception_inside_with_stops_the_server(
-    shim_env: Path, policies: PolicySet, default_config: GateConfig, error: type[BaseException]
+    opa_env: Path, policies: PolicySet, default_config: GateConfig, error: type[BaseException]
 ) -> None:
     pid = None
     with pytest.raises(error), ManagedOpaEngine(policies, default_config) as engine:
@@ -349,42 +377,41 @@ def test_exception_inside_with_stops_the_server(
         assert pid is not None and process_exists(pid)
         raise error("interrupted")
     assert pid is not None and not process_exists(pid)
+    assert processes_using(opa_env) == []
 
 
-def test_failed_health_wait_stops_the_child(
-    shim_env: Path, policies: PolicySet, default_config: GateConfig, monkeypatch: pytest.MonkeyPatch
+def test_failed_health_wait_stops_the_child(opa_env: Path, policies: PolicySet, default_config: GateConfig) -> None:
+    # No server is healthy the instant it is started: a zero start-up budget fails the first check.
+    with pytest.raises(EngineError, match=r"^OPA at http://127\.0\.0\.1:\d+: not healthy 0\.0s after start"):
+        ManagedOpaEngine(policies, default_config, startup_timeout=0.0)
+    assert processes_using(opa_env) == []
+    assert list(opa_env.glob("aigate-opa-*")) == []
+
+
+def test_opa_refusing_the_bundle_is_an_error_with_its_output(
+    opa_env: Path, default_config: GateConfig, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv(SHIM_MODE, "unhealthy")
-    with pytest.raises(EngineError, match=r"^OPA at http://127\.0\.0\.1:\d+: not healthy 5\.0s after start"):
-        ManagedOpaEngine(policies, default_config, startup_timeout=5.0)
-    pid = int(shim_env.read_text())
-    assert not process_exists(pid)
-
-
-def test_child_exiting_at_start_is_an_error_with_its_output(
-    shim_env: Path, policies: PolicySet, default_config: GateConfig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(SHIM_MODE, "exit")
+    broken = PolicySet(modules=(("aigate/broken.rego", "package aigate.broken\n\nx := \n"),), root=tmp_path)
     with pytest.raises(EngineError) as caught:
-        ManagedOpaEngine(policies, default_config)
-    assert str(caught.value).endswith(
-        "exited with code 1 before it was ready: error: listen tcp: told to fail by the test"
-    )
-    assert not process_exists(int(shim_env.read_text()))
+        ManagedOpaEngine(broken, default_config)
+    message = str(caught.value)
+    binary = os.environ[ENV_OPA_BINARY]
+    assert message.startswith(f"managed OPA ({binary}) exited with code 1 before it was ready: error: ")
+    assert "aigate/broken.rego:4: rego_parse_error: unexpected eof token" in message
+    assert processes_using(opa_env) == []
 
 
-def test_server_ignoring_sigterm_is_killed(
-    shim_env: Path, policies: PolicySet, default_config: GateConfig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(SHIM_MODE, "ignore-sigterm")
+def test_server_ignoring_sigterm_is_killed(opa_env: Path, policies: PolicySet, default_config: GateConfig) -> None:
     engine = ManagedOpaEngine(policies, default_config, stop_timeout=0.5)
     pid = engine.pid
     assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # a stopped process leaves SIGTERM pending: only SIGKILL ends it
     engine.close()
     assert not process_exists(pid)
+    assert processes_using(opa_env) == []
 
 
-def test_dropped_engine_stops_its_server(shim_env: Path, policies: PolicySet, default_config: GateConfig) -> None:
+def test_dropped_engine_stops_its_server(opa_env: Path, policies: PolicySet, default_config: GateConfig) -> None:
     engine = ManagedOpaEngine(policies, default_config)
     pid = engine.pid
     assert pid is not None and process_exists(pid)
@@ -395,7 +422,7 @@ def test_dropped_engine_stops_its_server(shim_env: Path, policies: PolicySet, de
 
 _UNCLOSED = textwrap.dedent(
     """
-    import sys
+    import sys, time
     from pathlib import Path
     from aigate.config import config_from_mapping
     from aigate.engines.interface import load_policy_set
@@ -404,28 +431,41 @@ _UNCLOSED = textwrap.dedent(
     print(engine.pid, flush=True)
     if sys.argv[2] == "interrupt":
         raise KeyboardInterrupt
+    if sys.argv[2] == "ctrl-c":
+        time.sleep(120)
     """
 )
 
 
-@pytest.mark.parametrize("ending", ["exit", "interrupt"])
-def test_interpreter_exit_stops_an_unclosed_server(shim_env: Path, tmp_path: Path, ending: str) -> None:
-    script = tmp_path / "unclosed.py"
+@pytest.mark.parametrize("ending", ["exit", "interrupt", "ctrl-c"])
+def test_interpreter_exit_stops_an_unclosed_server(opa_env: Path, real_opa: str, ending: str) -> None:
+    script = opa_env / "unclosed.py"
     script.write_text(_UNCLOSED, encoding="utf-8")
     from .conftest import POLICIES
 
-    completed = subprocess.run(
+    process = subprocess.Popen(
         [sys.executable, str(script), str(POLICIES), ending],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
         env=os.environ.copy(),
+        start_new_session=True,  # its own process group, as a terminal's foreground job is
     )
+    try:
+        assert process.stdout is not None
+        pid = int(process.stdout.readline().strip())
+        assert _is_opa(pid, real_opa)
+        if ending == "ctrl-c":  # the terminal sends SIGINT to the whole foreground group
+            os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
     # An uncaught KeyboardInterrupt ends Python by SIGINT, after its exit handlers ran.
-    assert completed.returncode == (0 if ending == "exit" else -2), completed.stderr
-    pid = int(completed.stdout.strip())
-    assert pid == int(shim_env.read_text())
+    assert process.returncode == (0 if ending == "exit" else -2), process.stderr.read() if process.stderr else ""
     assert not process_exists(pid)
+    assert processes_using(opa_env) == []
 
 
 def test_no_binary_is_unavailable(policies: PolicySet, default_config: GateConfig, tmp_path: Path) -> None:
@@ -439,27 +479,23 @@ def test_configured_binary_must_be_executable(tmp_path: Path) -> None:
         find_opa_binary({ENV_OPA_BINARY: str(missing)})
 
 
-# -- a real opa binary, where one is installed -------------------------------------------------------
-
-REAL_OPA = shutil.which("opa")
-needs_real_opa = pytest.mark.skipif(REAL_OPA is None, reason="no opa binary on PATH; the stand-in covers the lifecycle")
+# -- the real opa binary: decisions and signed bundles ------------------------------------------------
 
 
-@needs_real_opa
-def test_real_opa_managed_decisions_equal_embedded(policies: PolicySet) -> None:
+def test_real_opa_managed_decisions_equal_embedded(opa_env: Path, policies: PolicySet) -> None:
     for path in sorted(DECISIONS.glob("*.json")):
         fixture = json.loads(path.read_text(encoding="utf-8"))
         config = config_from_mapping(fixture["config"] or {})
         document = InputDocument.model_validate(fixture["input"]).model_dump(mode="json")
-        with ManagedOpaEngine(policies, config, binary=REAL_OPA) as engine:
+        with ManagedOpaEngine(policies, config) as engine:
             decision = engine.evaluate(document)
             assert engine.bundle_revision == bundle_revision(policies, config)
+        assert decision == EmbeddedEngine(policies, config_data(config)).evaluate(document), path.name
         assert decision["outcome"] == fixture["expected"]["outcome"], path.name
 
 
-@needs_real_opa
 def test_real_opa_accepts_a_signed_bundle_and_refuses_a_tampered_one(
-    policies: PolicySet, default_config: GateConfig, tmp_path: Path
+    real_opa: str, policies: PolicySet, default_config: GateConfig, tmp_path: Path
 ) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -469,43 +505,27 @@ def test_real_opa_accepts_a_signed_bundle_and_refuses_a_tampered_one(
     (tmp_path / "pub.pem").write_bytes(
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    bundle = build_bundle(default_config, tmp_path / "b.tar.gz", policies=policies, signing_key=tmp_path / "key.pem")
-    assert REAL_OPA is not None
+    signed = build_bundle(default_config, tmp_path / "b.tar.gz", policies=policies, signing_key=tmp_path / "key.pem")
+    # `opa build` verifies a bundle's signature with --verification-key before it rebuilds it.
+    verify = [real_opa, "build", "--verification-key", str(tmp_path / "pub.pem"), "--verification-key-id", "aigate"]
     completed = subprocess.run(
-        [
-            REAL_OPA,
-            "eval",
-            "--bundle",
-            str(bundle.path),
-            "--verification-key",
-            str(tmp_path / "pub.pem"),
-            "--verification-key-id",
-            "aigate",
-            "--format",
-            "raw",
-            "data.aigate.config.apply_to_human",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [*verify, "--bundle", str(signed.path), "-o", str(tmp_path / "out.tar.gz")],
+        capture_output=True, text=True, timeout=120, check=False,
     )
-    assert (completed.returncode, completed.stdout.strip()) == (0, "false"), completed.stderr
-    other = config_from_mapping({"policy": {"apply_to_human": True}})
-    unsigned = build_bundle(other, tmp_path / "u.tar.gz", policies=policies)
+    assert completed.returncode == 0, completed.stderr
+    # The same members, signature included, with one file changed: OPA refuses it.
+    tampered = tmp_path / "tampered.tar.gz"
+    with tarfile.open(signed.path) as source, tarfile.open(tampered, "w:gz") as target:
+        for member in source.getmembers():
+            content = source.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name == "aigate/config/data.json":
+                changed = content.replace(b'"apply_to_human":false', b'"apply_to_human":true')
+                assert changed != content
+                content, member.size = changed, len(changed)
+            target.addfile(member, io.BytesIO(content))
     completed = subprocess.run(
-        [
-            REAL_OPA,
-            "eval",
-            "--bundle",
-            str(unsigned.path),
-            "--verification-key",
-            str(tmp_path / "pub.pem"),
-            "--verification-key-id",
-            "aigate",
-            "data.aigate.config.apply_to_human",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [*verify, "--bundle", str(tampered), "-o", str(tmp_path / "out2.tar.gz")],
+        capture_output=True, text=True, timeout=120, check=False,
     )
     assert completed.returncode != 0
+    assert "aigate/config/data.json" in completed.stdout + completed.stderr  # OPA reports on stdout

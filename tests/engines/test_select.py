@@ -70,9 +70,9 @@ def test_unreachable_configured_opa_is_an_error_not_a_fallback(policies: PolicyS
 
 
 def test_auto_with_opa_binary_runs_managed_server(
-    policies: PolicySet, default_config: GateConfig, opa_shim: Path
+    policies: PolicySet, default_config: GateConfig, real_opa: str
 ) -> None:
-    with create_engine("auto", policies, default_config, environ={ENV_OPA_BINARY: str(opa_shim)}) as engine:
+    with create_engine("auto", policies, default_config, environ={ENV_OPA_BINARY: real_opa}) as engine:
         assert isinstance(engine, ManagedOpaEngine)
         pid = engine.pid
         assert pid is not None and process_exists(pid)
