@@ -20,7 +20,7 @@ import yaml
 from aigate import _resources
 from aigate._schema_check import schema_error
 from aigate.errors import ConfigError
-from aigate.patterns import CompiledPattern, combined_regex, lines_regex, path_regex, text_regex
+from aigate.patterns import CompiledPattern, combined_regex, compile_path_pattern, lines_regex, text_regex
 
 __all__ = ["CONFIG_FILE_NAME", "GateConfig", "LAYERS", "config_from_mapping", "load_config"]
 
@@ -227,22 +227,25 @@ class _Compiler:
         compiled = []
         for index, pattern in enumerate(patterns):
             try:
-                regex = path_regex(pattern) if kind.get("path") else text_regex(pattern, **{
-                    k: v for k, v in kind.items() if k != "path"
-                })
+                if kind.get("path"):
+                    compiled.append(compile_path_pattern(pattern, ignore_case=kind.get("ignore_case", False)))
+                else:
+                    options = {k: v for k, v in kind.items() if k not in ("path", "ignore_case")}
+                    compiled.append(CompiledPattern(pattern, text_regex(pattern, **options)))
             except ValueError as e:
                 where = [*location, index]
                 raise ConfigError(
                     f"{self.source}: {_where(self.root, where)}{_dotted(where)}: {pattern!r}: {e}"
                 ) from e
-            compiled.append(CompiledPattern(pattern, regex))
         return compiled
 
     def text_patterns(self, location: list[str | int], patterns: list[str], **kind: bool) -> list[dict[str, str]]:
         return [c.as_data() for c in self._compile_each(location, patterns, **kind)]
 
-    def path_matcher(self, location: list[str | int], patterns: list[str]) -> dict[str, Any]:
-        compiled = self._compile_each(location, patterns, path=True)
+    def path_matcher(
+        self, location: list[str | int], patterns: list[str], *, ignore_case: bool = False
+    ) -> dict[str, Any]:
+        compiled = self._compile_each(location, patterns, path=True, ignore_case=ignore_case)
         return {
             "patterns": [c.as_data() for c in compiled],
             "regex": combined_regex(compiled),
@@ -284,8 +287,14 @@ def _compile(settings: dict[str, Any], source: str, root: yaml.Node | None) -> d
         "paths": {
             "allow_all": not policy["allowed_patterns"],
             "allowed": compiler.path_matcher(["policy", "allowed_patterns"], policy["allowed_patterns"]),
-            "blocked": compiler.path_matcher(["policy", "blocked_patterns"], blocked),
-            "sensitive": compiler.path_matcher(["policy", "sensitive_patterns"], sensitive),
+            # Blocked and sensitive patterns fold case (git's core.ignoreCase=true) unless switched off;
+            # allowed patterns never do, so that a fence cannot widen.
+            "blocked": compiler.path_matcher(
+                ["policy", "blocked_patterns"], blocked, ignore_case=policy["ignore_case"]
+            ),
+            "sensitive": compiler.path_matcher(
+                ["policy", "sensitive_patterns"], sensitive, ignore_case=policy["ignore_case"]
+            ),
         },
         "scope_limits": dict(policy["scope_limits"]),
         "require_tests": {

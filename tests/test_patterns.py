@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aigate.patterns import CompiledPattern, combined_regex, lines_regex, path_regex, text_regex
+from aigate.patterns import combined_regex, compile_path_pattern, lines_regex, path_regex, text_regex
 
 PATTERNS = [
     "*.env*",
@@ -159,7 +159,7 @@ def test_path_regex_matches_git_ls_files_glob_pathspec(pattern: str, tmp_path: P
 
 
 def test_combined_and_lines_regex_agree_with_single_patterns() -> None:
-    compiled = [CompiledPattern(p, path_regex(p)) for p in PATTERNS[:8]]
+    compiled = [compile_path_pattern(p) for p in PATTERNS[:8]]
     combined = re.compile(combined_regex(compiled))
     expected = {p for p in PATHS if any(re.match(c.regex, p) for c in compiled)}
     assert {p for p in PATHS if combined.match(p)} == expected
@@ -168,8 +168,8 @@ def test_combined_and_lines_regex_agree_with_single_patterns() -> None:
 
 
 def test_factored_combined_regex_agrees_with_single_patterns() -> None:
-    # Every pattern list aigate ships, and the table above: the shared parts pathspec writes
-    # (any depth, within the last segment) are factored out of the combined forms.
+    # Every pattern list aigate ships, and the table above: the shared parts (any depth, a
+    # leading "*" in the last name) are factored out of the combined forms.
     from aigate.config import load_config
 
     policy = load_config(None).settings["policy"]
@@ -192,14 +192,14 @@ def test_factored_combined_regex_agrees_with_single_patterns() -> None:
         "q.{a,b}", "*x", "x/yz", "b\\", "ab\\", "dir/ba",
     ]  # fmt: skip
     for patterns in lists:
-        compiled = [CompiledPattern(p, path_regex(p)) for p in patterns]
+        compiled = [compile_path_pattern(p) for p in patterns]
         expected = {p for p in paths if any(re.match(c.regex, p) for c in compiled)}
         assert {p for p in paths if re.match(combined_regex(compiled), p)} == expected, patterns
         assert set(re.findall(lines_regex(compiled), "\n".join(paths))) == expected, patterns
 
 
 def test_lines_regex_does_not_run_across_lines() -> None:
-    compiled = [CompiledPattern("*.env*", path_regex("*.env*"))]
+    compiled = [compile_path_pattern("*.env*")]
     assert re.findall(lines_regex(compiled), "config/.env\nREADME.md\nsrc/x.ts") == ["config/.env"]
 
 
