@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from aigate._cli_bundle import add_bundle_commands
+from aigate._cli_sandbox import add_sandbox_commands
 from aigate.config import load_config
 from aigate.engines.interface import load_policy_set
 from aigate.errors import AigateError
@@ -40,6 +41,9 @@ def _add_sources(parser: argparse.ArgumentParser) -> None:
     sources.add_argument("--base", help="base ref, with --repo")
     sources.add_argument("--head", help="head ref, with --repo")
     sources.add_argument("--scan", type=Path, action="append", default=[], help="scanner report (repeatable)")
+    sources.add_argument(
+        "--sandbox", type=Path, metavar="REPORT", help="the report of `aigate sandbox run` for the PR's head"
+    )
     sources.add_argument("--input", type=Path, help="a ready input document (JSON); excludes the other sources")
     parser.add_argument(
         "--config", type=Path, help="path to .ai-code-gate.yml (default: ./.ai-code-gate.yml if present)"
@@ -76,6 +80,7 @@ def _build_parser() -> argparse.ArgumentParser:
     test.set_defaults(handler=_test_policies)
 
     add_bundle_commands(commands)
+    add_sandbox_commands(commands)
     return parser
 
 
@@ -88,7 +93,7 @@ def _config_path(args: argparse.Namespace) -> Path | None:
 
 def _document(gate: Gate, args: argparse.Namespace) -> InputDocument:
     if args.input is not None:
-        if any([args.pr, args.commits, args.diff, args.repo, args.scan]):
+        if any([args.pr, args.commits, args.diff, args.repo, args.scan, args.sandbox]):
             raise AigateError("--input takes a ready input document; do not combine it with other sources")
         from aigate.document import load_input_document
 
@@ -97,7 +102,7 @@ def _document(gate: Gate, args: argparse.Namespace) -> InputDocument:
         raise AigateError("--base and --head need --repo")
     return gate.input_document(
         pr=args.pr, commits=args.commits, diff=args.diff, repo=args.repo, base=args.base, head=args.head,
-        scans=args.scan,
+        scans=args.scan, sandbox=args.sandbox,
     )
 
 

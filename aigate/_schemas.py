@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from aigate.models import AuditEvent, Decision, InputDocument
+from aigate.sandbox.report import SandboxReport
 
 __all__ = ["GENERATED_SCHEMAS", "schema_text"]
 
@@ -21,6 +22,7 @@ GENERATED_SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
     "input.schema.json": (InputDocument, "aigate input document (the policies' `input`)"),
     "decision.schema.json": (Decision, "aigate decision"),
     "audit_event.schema.json": (AuditEvent, "aigate audit event"),
+    "sandbox_report.schema.json": (SandboxReport, "aigate sandbox report (`aigate sandbox run --report`)"),
 }
 
 

@@ -26,7 +26,7 @@ __all__ = ["CONFIG_FILE_NAME", "GateConfig", "LAYERS", "config_from_mapping", "l
 
 CONFIG_FILE_NAME = ".ai-code-gate.yml"
 # Layers that produce violations, each with its own observe/warn/block mode.
-LAYERS = ("paths", "scope", "tests", "scanning", "risk")
+LAYERS = ("paths", "scope", "tests", "scanning", "sandbox", "risk")
 # Maps whose keys the user chooses: a user's map replaces the default instead of merging into it.
 _REPLACED_MAPS = frozenset({"risk_tiers"})
 _TIER_DEFAULTS = {"approvals": 0, "auto_merge": False, "require_security_team": False}
@@ -261,7 +261,7 @@ def _compile(settings: dict[str, Any], source: str, root: yaml.Node | None) -> d
     review = settings["review"]
 
     section_mode = {"paths": policy["mode"], "scope": policy["mode"], "tests": policy["mode"],
-                    "scanning": scanning["mode"], "risk": review["mode"]}
+                    "scanning": scanning["mode"], "sandbox": settings["sandbox"]["mode"], "risk": review["mode"]}
     modes = {layer: policy["modes"].get(layer, section_mode[layer]) for layer in LAYERS}
 
     blocked = policy["blocked_patterns"]
@@ -308,4 +308,5 @@ def _compile(settings: dict[str, Any], source: str, root: yaml.Node | None) -> d
         },
         "scanning": {"max_findings": dict(scanning["max_findings"]), "block_secrets": scanning["block_secrets"]},
         "risk": {"tiers": tiers, "weights": copy.deepcopy(review["risk_weights"])},
+        "sandbox": {"required": settings["sandbox"]["required"]},
     }

@@ -12,10 +12,12 @@ from pydantic import ValidationError
 from aigate._schema_check import schema_error
 from aigate.errors import DiffError, InputDocumentError
 from aigate.models import Commit, Dependency, FileChange, Finding, InputDocument, PullRequest
+from aigate.sandbox.report import SandboxReport
 from aigate.sources._io import first_validation_problem, read_json, read_text
 from aigate.sources.commits import load_commits, load_commits_file
 from aigate.sources.diff import parse_diff
 from aigate.sources.pull_request import load_pull_request, load_pull_request_file
+from aigate.sources.sandbox_report import load_sandbox_report
 from aigate.sources.scans import load_scan_file
 
 __all__ = ["build_input_document", "canonical_json", "input_digest", "load_input_document"]
@@ -23,6 +25,7 @@ __all__ = ["build_input_document", "canonical_json", "input_digest", "load_input
 PrSource = PullRequest | Mapping[str, Any] | Path
 CommitsSource = Sequence[Commit] | Sequence[Mapping[str, Any]] | Path
 DiffSource = str | Path | Sequence[FileChange]
+SandboxSource = SandboxReport | Mapping[str, Any] | Path
 
 
 def build_input_document(
@@ -36,12 +39,14 @@ def build_input_document(
     scans: Iterable[Path] = (),
     findings: Iterable[Finding] = (),
     dependencies: Iterable[Dependency] = (),
+    sandbox: SandboxSource | None = None,
 ) -> InputDocument:
     """Normalise every given source into one input document.
 
     A local repository (`repo`, `base`, `head`) supplies commits, the diff and the head branch;
     explicit `commits`/`diff` take precedence over it, and `pr` metadata over its branch names.
     Paths are read as files; mappings, sequences and strings are taken as already loaded.
+    `sandbox` is the report of `aigate sandbox run` for the PR's head.
     """
     pull_request = _pull_request(pr)
     commit_list: tuple[Commit, ...] = ()
@@ -76,6 +81,7 @@ def build_input_document(
         files=files,
         findings=tuple(all_findings),
         dependencies=tuple(all_dependencies),
+        sandbox=None if sandbox is None else load_sandbox_report(sandbox),
     )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "PolicyError",
     "PullRequestError",
     "RepositoryError",
+    "SandboxError",
     "ScanError",
 ]
 
@@ -85,3 +86,7 @@ class EngineError(AigateError):
 
 class EngineUnavailableError(EngineError):
     """The requested engine cannot be used here (not installed, not reachable)."""
+
+
+class SandboxError(AigateError):
+    """The sandbox could not run the command: bubblewrap or strace missing, namespaces refused, no such command."""

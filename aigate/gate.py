@@ -30,7 +30,7 @@ from aigate.sources._io import first_validation_problem
 
 __all__ = ["Gate"]
 
-_LAYER_ORDER = {"paths": 0, "scope": 1, "tests": 2, "scanning": 3, "risk": 4}
+_LAYER_ORDER = {"paths": 0, "scope": 1, "tests": 2, "scanning": 3, "sandbox": 4, "risk": 5}
 
 
 class Gate:

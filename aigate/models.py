@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aigate.sandbox.report import SandboxReport
+
 __all__ = [
     "AuditEvent",
     "AuditPullRequest",
@@ -128,6 +130,8 @@ class InputDocument(_Input):
     files: tuple[FileChange, ...] = ()
     findings: tuple[Finding, ...] = ()
     dependencies: tuple[Dependency, ...] = ()
+    # What the PR's tests did in the sandbox (`aigate sandbox run`); null when no report was given.
+    sandbox: SandboxReport | None = None
 
 
 class _Output(BaseModel):

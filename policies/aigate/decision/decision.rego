@@ -11,9 +11,9 @@ detection := {"is_ai": data.aigate.detection.is_ai, "signals": data.aigate.detec
 default violations := []
 
 violations := [v |
-	some v in (data.aigate.paths.violations | data.aigate.scope.violations) | (
+	some v in ((data.aigate.paths.violations | data.aigate.scope.violations) | (
 		data.aigate.tests.violations | data.aigate.scanning.violations
-	)
+	)) | data.aigate.sandbox.violations
 ] if {
 	data.aigate.detection.checks_apply
 }
