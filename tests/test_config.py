@@ -66,6 +66,7 @@ def test_modes_resolve_per_layer() -> None:
         "scope": "warn",
         "tests": "observe",
         "scanning": "observe",
+        "sandbox": "block",
         "risk": "block",
     }
     assert set(config.data["modes"]) == set(LAYERS)
