@@ -13,8 +13,7 @@ from typing import NoReturn
 
 from aigate._cli_bundle import add_bundle_commands
 from aigate._cli_sandbox import add_sandbox_commands
-from aigate.config import load_config
-from aigate.engines.interface import load_policy_set
+from aigate._cli_test import add_test_commands
 from aigate.errors import AigateError
 from aigate.gate import Gate
 from aigate.models import InputDocument
@@ -74,11 +73,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_sources(show_input)
     show_input.set_defaults(handler=_input)
 
-    test = commands.add_parser("test-policies", help="run the Rego unit tests (*_test.rego) of a policy folder")
-    test.add_argument("--config", type=Path, help="configuration whose compiled data the tests see")
-    test.add_argument("policy_dir", type=Path, nargs="?", help="default: the configured or built-in policies")
-    test.set_defaults(handler=_test_policies)
-
+    add_test_commands(commands)
     add_bundle_commands(commands)
     add_sandbox_commands(commands)
     return parser
@@ -141,32 +136,6 @@ def _input(args: argparse.Namespace) -> int:
         document = _document(gate, args)
     _write(json.dumps(document.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n", args.output)
     return EXIT_OK
-
-
-def _test_policies(args: argparse.Namespace) -> int:
-    from aigate import _resources
-    from aigate.engines.capabilities import check_policy_builtins
-    from aigate.engines.embedded import EmbeddedEngine
-    from aigate.policy_tests import run_tests
-
-    # The built-in tests are written against the defaults: a config is used only when named.
-    config = load_config(args.config)
-    directory = args.policy_dir or config.policy_dir or _resources.policies_dir()
-    policies = load_policy_set(directory, include_tests=True)
-    # Builtins outside what every engine shares would make decisions differ between engines.
-    portability = check_policy_builtins(load_policy_set(directory))
-    for problem in portability:
-        print(f"FAIL {problem}")
-    engine = EmbeddedEngine(policies, {"aigate": {"config": config.data}})
-    results = run_tests(policies, engine.evaluate_rule)
-    for result in results:
-        if not result.passed:
-            print(f"FAIL {result.test.module}: {result.test.rule}: {result.detail}")
-    failed = sum(not r.passed for r in results)
-    print(f"rego: {len(results) - failed} passed, {failed} failed")
-    if not results:
-        raise AigateError(f"{directory}: no test_ rules found in *_test.rego files")
-    return EXIT_ERROR if failed or portability else EXIT_OK
 
 
 def _terminated(signum: int, frame: object) -> NoReturn:
