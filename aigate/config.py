@@ -11,16 +11,18 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from aigate import _resources
-from aigate._schema_check import schema_error
 from aigate.errors import ConfigError
 from aigate.patterns import CompiledPattern, combined_regex, compile_path_pattern, lines_regex, text_regex
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["CONFIG_FILE_NAME", "GateConfig", "LAYERS", "config_from_mapping", "load_config"]
 
@@ -144,8 +146,38 @@ def _parse_yaml(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | Non
     return document, root
 
 
+def _schema_error(instance: Mapping[str, Any]) -> ValidationError | None:
+    """jsonschema's best-matching error against `schemas/config.schema.json`, None when valid.
+
+    jsonschema-rs answers "valid" (~3 ms to import, against ~60 ms for jsonschema, a quarter of the CLI's
+    start-up); jsonschema describes what is wrong, so messages stay jsonschema's."""
+    try:
+        if _quick_validator().is_valid(instance):
+            return None
+    except (ValueError, TypeError, OverflowError):
+        pass  # a value JSON has no type for (a YAML date): jsonschema says what is wrong with it
+    from jsonschema.exceptions import best_match
+
+    error: ValidationError | None = best_match(_config_validator().iter_errors(instance))
+    return error
+
+
+@cache
+def _quick_validator() -> Any:
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft202012Validator(_resources.load_schema("config.schema.json"))
+
+
+@cache
+def _config_validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(_resources.load_schema("config.schema.json"))
+
+
 def _validate(instance: Mapping[str, Any], source: str, root: yaml.Node | None) -> None:
-    error = schema_error(instance, "config.schema.json")
+    error = _schema_error(instance)
     if error is None:
         return
     location = list(error.absolute_path)

@@ -236,3 +236,129 @@ def generate_pr(directory: Path, *, files: int, changed_lines: int, findings: in
         findings=findings,
     )
     return GeneratedPr(directory, pr, commits, diff, scan_path, expected)
+
+
+# The same PR as a real git repository: `main` holds the base, `claude/refactor-widgets` the PR's commits.
+BASE_BRANCH, HEAD_BRANCH = "main", "claude/refactor-widgets"
+
+
+@dataclass(frozen=True)
+class GeneratedRepository:
+    directory: Path
+    repo: Path
+    pr: Path
+    scan: Path
+    expected: Expected
+
+    def cli_sources(self) -> list[str]:
+        return [
+            "--repo", str(self.repo), "--base", BASE_BRANCH, "--head", HEAD_BRANCH, "--pr", str(self.pr),
+            "--scan", str(self.scan),
+        ]  # fmt: skip
+
+
+def _hunk_contents(i: int, changed: int, size: int) -> tuple[list[str], list[str], int, int]:
+    """(base lines, head lines, added, removed) of a file whose diff is `_hunks`' hunks: each hunk's context,
+    then 20 unchanged lines, so that git cuts the same hunks."""
+    base: list[str] = []
+    head: list[str] = []
+    added = removed = 0
+    left, k = changed, 0
+    while left > 0:
+        adds = min(size - size * 3 // 10, left)
+        removes = min(size * 3 // 10, left - adds)
+        left -= adds + removes
+        keep = [f"  const keep{k}_{j} = {j};\n" for j in range(3)]
+        back = [f"  return keep{k}_{j};\n" for j in range(3)]
+        filler = [f"  // {i} part {k} line {j}\n" for j in range(20)]
+        base += keep + [f"  const old{k}_{j} = compute({i}, {j});\n" for j in range(removes)] + back + filler
+        head += keep + [f" const value{k}_{j} = compute({i}, {j}) + {k};\n" for j in range(adds)] + back + filler
+        added, removed, k = added + adds, removed + removes, k + 1
+    return base, head, added, removed
+
+
+def generate_repository(
+    directory: Path, *, files: int, changed_lines: int, findings: int, hunk_size: int = 10
+) -> GeneratedRepository:
+    """A git repository (built with `git fast-import`) whose `main...claude/refactor-widgets` is the PR
+    `generate_pr` writes as a diff: the same paths, kinds and counts, plus pr.json and scans/scan.json."""
+    import subprocess
+
+    if files < len(BLOCKED):
+        raise ValueError(f"at least {len(BLOCKED)} files")
+    kinds = ["modified" if i < len(BLOCKED) else _kind(i) for i in range(files)]
+    # Renames are exact here: git finds those by their blob ids at any size, while a 10,000-file diff is far
+    # past the rename limit (diff.renameLimit) that finding similar files needs.
+    text_files = sum(kind not in ("binary", "mode", "renamed") for kind in kinds)
+    per, extra = divmod(changed_lines, text_files)
+    if per == 0:
+        raise ValueError("at least one changed line per text file")
+    base_tree: dict[str, tuple[str, bytes]] = {}
+    head_tree: dict[str, tuple[str, bytes]] = {}
+    added = removed = not_allowed = text_index = 0
+    for i in range(files):
+        path, allowed = _path(i)
+        kind = kinds[i]
+        per_file = 0
+        if kind not in ("binary", "mode", "renamed"):
+            per_file = per + (1 if text_index < extra else 0)
+            text_index += 1
+        if kind == "binary":
+            base_tree[path] = ("100644", b"\x89PNG\r\n\x1a\n\x00" + bytes([i % 251]) * 64)
+            head_tree[path] = ("100644", b"\x89PNG\r\n\x1a\n\x00" + bytes([(i + 1) % 251]) * 80)
+        elif kind == "mode":
+            script = f"#!/bin/sh\necho run {i}\n".encode()
+            base_tree[path], head_tree[path] = ("100644", script), ("100755", script)
+        elif kind in ("added", "deleted"):
+            lines = "".join(f"export const line{j} = {i} + {j};\n" for j in range(per_file)).encode()
+            (head_tree if kind == "added" else base_tree)[path] = ("100644", lines)
+            added, removed = (added + per_file, removed) if kind == "added" else (added, removed + per_file)
+        elif kind == "renamed":
+            content = "".join(f"export const kept{j} = {i} + {j};\n" for j in range(20)).encode()
+            base_tree[f"src/legacy/file{i}.ts"], head_tree[path] = ("100644", content), ("100644", content)
+        else:
+            base_lines, head_lines, a, r = _hunk_contents(i, per_file, hunk_size)
+            base_tree[path] = ("100644", "".join(base_lines).encode())
+            head_tree[path] = ("100644", "".join(head_lines).encode())
+            added, removed = added + a, removed + r
+        if not allowed and path not in BLOCKED:
+            not_allowed += 1
+    repo = directory / "repo"
+    repo.mkdir(parents=True, exist_ok=True)
+    environment = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(directory), "PATH": "/usr/bin:/bin:/usr/local/bin"}
+
+    def git(*args: str, stdin: bytes | None = None) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], input=stdin, check=True, capture_output=True, env=environment)
+
+    git("init", "-q", "-b", BASE_BRANCH)
+    stream: list[bytes] = []
+
+    def commit(branch: str, message: str, tree: dict[str, tuple[str, bytes]] | None, parent: str | None) -> None:
+        data = message.encode()
+        stream.append(f"commit refs/heads/{branch}\n".encode())
+        stream.append(b"author Alice Doe <alice@example.com> 1700000000 +0000\n")
+        stream.append(b"committer Alice Doe <alice@example.com> 1700000000 +0000\n")
+        stream.append(b"data %d\n%s\n" % (len(data), data))
+        if parent is not None:
+            stream.append(f"from {parent}\n".encode())
+        if tree is not None:
+            stream.append(b"deleteall\n")
+            for path, (mode, content) in tree.items():
+                stream.append(b"M %s inline %s\ndata %d\n%s\n" % (mode.encode(), path.encode(), len(content), content))
+
+    commit(BASE_BRANCH, "Base\n", base_tree, None)
+    for n, step in enumerate(COMMITS):
+        first = n == 0  # the first commit makes the whole change; the others only carry messages
+        commit(HEAD_BRANCH, str(step["message"]), head_tree if first else None, "refs/heads/main" if first else None)
+    git("fast-import", "--quiet", stdin=b"".join(stream))
+    git("symbolic-ref", "HEAD", f"refs/heads/{HEAD_BRANCH}")
+    document, secrets = scan(findings, files)
+    pr, scan_path = directory / "pr.json", directory / "scans" / "scan.json"
+    scan_path.parent.mkdir(parents=True, exist_ok=True)
+    pr.write_text(json.dumps(PR), encoding="utf-8")
+    scan_path.write_text(json.dumps(document), encoding="utf-8")
+    expected = Expected(
+        files=files, added=added, removed=removed, blocked=BLOCKED, not_allowed=not_allowed, secrets=secrets,
+        findings=findings,
+    )  # fmt: skip
+    return GeneratedRepository(directory, repo, pr, scan_path, expected)

@@ -158,8 +158,16 @@ def _bad(tmp_path: Path, name: str, text: str) -> Path:
             lambda t: ["--scan", _bad(t, "scan.json", '{"version": "2.1.0", "runs": []}')],
             r"scan\.json: unknown scanner format",
         ),
-        (lambda t: ["--input", _bad(t, "input.json", '{"files": [{"path": "a"}]}')], r"input\.json: files/0: 'status'"),
+        (
+            lambda t: ["--input", _bad(t, "input.json", '{"files": [{"path": "a"}]}')],
+            r"input\.json: files/0/status: Field required",
+        ),
         (lambda t: ["--input", _bad(t, "input.json", '{"surprise": 1}')], r"input\.json: "),
+        (lambda t: ["--input", _bad(t, "input.json", "{not json")], r"input\.json: Invalid JSON: .* line 1 column 2"),
+        (
+            lambda t: ["--input", _bad(t, "input.json", '{"files": [{"path": "a", "status": "added", "added": "9"}]}')],
+            r"input\.json: files/0/added: Input should be a valid integer$",
+        ),
         (lambda t: ["--diff", t / "missing.diff"], r"missing\.diff: cannot read"),
         (lambda t: ["--repo", t, "--base", "main", "--head", "x"], r"--repo .*"),
         (lambda t: ["--base", "main"], r"--base and --head need --repo"),
