@@ -112,12 +112,14 @@ def _split_paths(paths: list[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def _fixtures_below(folder: Path) -> list[Path]:
+    from aigate.fixtures import looks_like_fixture
+
     found = []
     for file in sorted(folder.rglob("*")):
         if not file.is_file() or file.suffix not in _FIXTURE_SUFFIXES:
             continue
         relative = file.relative_to(folder).parts[:-1]
-        if folder.name == "fixtures" or "fixtures" in relative:
+        if (folder.name == "fixtures" or "fixtures" in relative) and looks_like_fixture(file):
             found.append(file)
     return found
 

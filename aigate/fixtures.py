@@ -36,7 +36,15 @@ import yaml
 from aigate.errors import AigateError, ConfigError
 from aigate.test_report import FixtureResult, Mismatch
 
-__all__ = ["FixtureError", "expectation_of", "load_fixture", "record_fixture", "run_fixture", "run_fixture_files"]
+__all__ = [
+    "FixtureError",
+    "expectation_of",
+    "load_fixture",
+    "looks_like_fixture",
+    "record_fixture",
+    "run_fixture",
+    "run_fixture_files",
+]
 
 _KEYS = frozenset({"name", "description", "config", "pr", "commits", "diff", "scans", "expect"})
 _EXPECT_KEYS = frozenset(
@@ -106,6 +114,19 @@ def load_fixture(path: Path) -> _Fixture:
             "expected one of: " + ", ".join(sorted(_EXPECT_KEYS))
         )
     return _Fixture(path, data, lines)
+
+
+def looks_like_fixture(path: Path) -> bool:
+    """Whether a file found in a folder walk is an aigate fixture (a mapping with `expect`): other
+    YAML/JSON below a `fixtures` folder (scanner reports, PR payloads) is left to its owners."""
+    try:
+        if path.stat().st_size > _MAX_FIXTURE_BYTES:
+            return False
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "expect" in data
 
 
 def _key_lines(root: yaml.Node | None) -> dict[str, int]:

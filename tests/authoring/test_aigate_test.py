@@ -121,8 +121,8 @@ def test_text_report_names_file_line_and_exits_1_on_failure() -> None:
     result = run_cli("test", FORMS)
     assert result.code == 1
     lines = result.stdout.splitlines()
-    assert "FAIL tests/assets/rego_forms/forms_test.rego:12: data.forms_test.test_indented_fails: undefined" in lines
-    assert any(line.startswith("ERROR tests/assets/rego_forms/forms_test.rego:34: data.forms_test.test_function")
+    assert "FAIL tests/assets/rego_forms/forms_cases.rego:12: data.forms_test.test_indented_fails: undefined" in lines
+    assert any(line.startswith("ERROR tests/assets/rego_forms/forms_cases.rego:34: data.forms_test.test_function")
                for line in lines)
     assert lines[-1] == "rego: 4 passed, 6 failed, 1 errors, 1 skipped"
 
@@ -131,7 +131,7 @@ def test_run_selects_tests_and_verbose_prints_durations() -> None:
     result = run_cli("test", FORMS, "--run", "test_(plain_passes|parameterised)$", "-v")
     assert result.code == 0, result.stdout
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("tests/assets/rego_forms/forms_test.rego:8: data.forms_test.test_plain_passes: PASS (")
+    assert lines[0].startswith("tests/assets/rego_forms/forms_cases.rego:8: data.forms_test.test_plain_passes: PASS (")
     assert lines[0].endswith("ms)")
     assert "  high: PASS" in lines
     assert lines[-1] == "rego: 2 passed, 0 failed, 0 errors, 0 skipped"
@@ -144,10 +144,10 @@ def test_coverage_below_threshold_fails_with_json_report() -> None:
     assert report["ok"] is False
     coverage = report["coverage"]
     assert coverage["threshold"] == 95 and coverage["percent"] < 95
-    forms = next(f for f in coverage["files"] if f["path"].endswith("rego_forms/forms_test.rego"))
+    forms = next(f for f in coverage["files"] if f["path"].endswith("rego_forms/forms_cases.rego"))
     assert 9 in forms["covered"] and 13 in forms["not_covered"]  # only test_plain_passes ran
     assert [t["name"] for t in report["tests"]] == ["test_plain_passes"]
-    assert report["tests"][0]["file"] == "tests/assets/rego_forms/forms_test.rego"
+    assert report["tests"][0]["file"] == "tests/assets/rego_forms/forms_cases.rego"
 
 
 def test_junit_report() -> None:
@@ -158,7 +158,7 @@ def test_junit_report() -> None:
     counts = [suite.get(name) for name in ("tests", "failures", "errors", "skipped")]
     assert counts == ["12", "6", "1", "1"]
     failure = suite.find("testcase[@name='test_indented_fails']/failure")
-    assert failure is not None and "forms_test.rego:12" in (failure.text or "")
+    assert failure is not None and "forms_cases.rego:12" in (failure.text or "")
 
 
 def test_syntax_error_cannot_run_exit_2_names_file_and_line(tmp_path: Path) -> None:
