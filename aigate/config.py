@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from aigate import _resources
+from aigate._text import normalise
 from aigate.errors import ConfigError
 from aigate.patterns import CompiledPattern, combined_regex, compile_path_pattern, lines_regex, text_regex
 
@@ -32,6 +33,9 @@ LAYERS = ("paths", "scope", "tests", "scanning", "sandbox", "risk")
 # Maps whose keys the user chooses: a user's map replaces the default instead of merging into it.
 _REPLACED_MAPS = frozenset({"risk_tiers"})
 _TIER_DEFAULTS = {"approvals": 0, "auto_merge": False, "require_security_team": False}
+# Detection lists a user's file adds to (the built-in agent signatures stay) unless it says
+# `detection.builtin: false`; every other list in the file replaces its default.
+DETECTION_LISTS = ("labels", "co_authors", "bot_authors", "branch_prefixes", "message_markers", "automation")
 _MAX_CONFIG_BYTES = 1 << 20
 
 
@@ -114,7 +118,7 @@ def config_from_mapping(
 ) -> GateConfig:
     """Validate a user's configuration mapping, fill in defaults and compile it."""
     _validate(user, source, _root)
-    settings = _merge(_defaults(), dict(user))
+    settings = _merge_detection(_defaults(), user)
     for tier in settings["review"]["risk_tiers"].values():
         for key, value in _TIER_DEFAULTS.items():
             tier.setdefault(key, value)
@@ -240,6 +244,19 @@ def _defaults() -> dict[str, Any]:
     return defaults
 
 
+def _merge_detection(defaults: dict[str, Any], user: Mapping[str, Any]) -> dict[str, Any]:
+    """The user's file over the defaults, with each detection list added to the built-in one."""
+    detection = dict(user.get("detection") or {})
+    builtin = detection.get("builtin", defaults["detection"]["builtin"])
+    lists = {
+        key: list(dict.fromkeys([*(defaults["detection"][key] if builtin else []), *detection.pop(key, [])]))
+        for key in DETECTION_LISTS
+    }
+    merged = _merge(defaults, {**user, "detection": detection})
+    merged["detection"].update(lists)
+    return merged
+
+
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     merged = copy.deepcopy(base)
     for key, value in override.items():
@@ -271,8 +288,20 @@ class _Compiler:
                 ) from e
         return compiled
 
-    def text_patterns(self, location: list[str | int], patterns: list[str], **kind: bool) -> list[dict[str, str]]:
-        return [c.as_data() for c in self._compile_each(location, patterns, **kind)]
+    def text_patterns(self, location: list[str | int], patterns: list[str], **kind: bool) -> list[dict[str, Any]]:
+        """Detection patterns, compared as the policies compare text (aigate._text.normalise); `literal`
+        marks a pattern without wildcards, the only kind that matches known non-AI automation."""
+        normalised = [normalise(pattern) for pattern in patterns]
+        for index, text in enumerate(normalised):
+            if not text:
+                where = [*location, index]
+                raise ConfigError(f"{self.source}: {_where(self.root, where)}{_dotted(where)}: "
+                                  f"{patterns[index]!r}: empty once whitespace and zero-width characters go")
+        compiled = self._compile_each(location, normalised, **kind)
+        return [
+            {**c.as_data(), "pattern": pattern, "literal": "*" not in pattern and "?" not in pattern}
+            for c, pattern in zip(compiled, patterns, strict=True)
+        ]
 
     def path_matcher(
         self, location: list[str | int], patterns: list[str], *, ignore_case: bool = False
@@ -313,6 +342,8 @@ def _compile(settings: dict[str, Any], source: str, root: yaml.Node | None) -> d
             "message_markers": compiler.text_patterns(
                 ["detection", "message_markers"], detection["message_markers"], anchored=False
             ),
+            "automation": compiler.text_patterns(["detection", "automation"], detection["automation"]),
+            "unknown_bots": detection["unknown_bots"],
         },
         "apply_to_human": policy["apply_to_human"],
         "modes": modes,

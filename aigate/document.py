@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from aigate.sources.pull_request import load_pull_request, load_pull_request_fil
 from aigate.sources.sandbox_report import load_sandbox_report
 from aigate.sources.scans import load_scan_file
 
-__all__ = ["build_input_document", "canonical_json", "input_digest", "load_input_document"]
+__all__ = ["build_input_document", "canonical_json", "host_head_branch", "input_digest", "load_input_document"]
 
 PrSource = PullRequest | Mapping[str, Any] | Path
 CommitsSource = Sequence[Commit] | Sequence[Mapping[str, Any]] | Path
@@ -61,7 +62,7 @@ def build_input_document(
         files = parse_diff(snapshot.diff_text, source=f"git diff {base}...{head}")
         pull_request = pull_request.model_copy(
             update={
-                "head_branch": pull_request.head_branch or snapshot.head_branch,
+                "head_branch": pull_request.head_branch or snapshot.head_branch or host_head_branch(),
                 "base_branch": pull_request.base_branch or snapshot.base_branch,
             }
         )
@@ -115,6 +116,19 @@ def _first_problem(error: ValidationError) -> str:
     if not location:
         return "the document must be a JSON object" if first["type"] == "model_type" else first["msg"]
     return f"{location}: {first['msg']}"
+
+
+# CI checks out a detached HEAD; the host names the PR's branch in its own variables.
+HEAD_BRANCH_VARIABLES = ("GITHUB_HEAD_REF", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
+
+
+def host_head_branch() -> str:
+    """The PR's head branch as GitHub Actions or GitLab CI names it; "" when neither does."""
+    for variable in HEAD_BRANCH_VARIABLES:
+        value = os.environ.get(variable, "").strip()
+        if value:
+            return value
+    return ""
 
 
 def canonical_json(document: InputDocument) -> str:

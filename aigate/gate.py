@@ -137,6 +137,8 @@ class Gate:
             detection["signals"] = sorted(
                 detection.get("signals") or [], key=lambda s: (s["kind"], s["value"], s["pattern"])
             )
+            for kinds in ("checked", "matched", "unchecked"):
+                detection[kinds] = sorted(detection.get(kinds) or [])
             violations = sorted(
                 raw.get("violations") or [],
                 key=lambda v: (_LAYER_ORDER.get(v["layer"], 99), v["rule"], v.get("path") or "", v["message"]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aigate.sandbox.report import SandboxReport
 
@@ -34,6 +34,7 @@ __all__ = [
     "RiskFactor",
     "Severity",
     "Signal",
+    "SignalKind",
     "Trailer",
     "Violation",
 ]
@@ -65,7 +66,19 @@ class Commit(_Input):
     author: Person = Field(default_factory=Person)
     committer: Person = Field(default_factory=Person)
     message: str = ""
+    # Always the trailers parsed from `message` (as `git interpret-trailers --parse --no-divider`
+    # finds them), then any given ones it lacks: a given list adds to the message, never hides it.
     trailers: tuple[Trailer, ...] = ()
+
+    @model_validator(mode="after")
+    def _trailers_from_message(self) -> Commit:
+        from aigate.sources.commits import parse_trailers  # commits.py builds these models
+
+        parsed = parse_trailers(self.message)
+        merged = (*parsed, *(t for t in self.trailers if t not in parsed))
+        if merged != self.trailers:
+            object.__setattr__(self, "trailers", merged)  # frozen model: set once, while validating
+        return self
 
 
 class PrAuthor(_Input):
@@ -132,16 +145,39 @@ class InputDocument(_Input):
     dependencies: tuple[Dependency, ...] = ()
     # What the PR's tests did in the sandbox (`aigate sandbox run`); null when no report was given.
     sandbox: SandboxReport | None = None
+    # Filled by aigate (a given value is replaced): the Unicode NFKC form of each PR and commit text
+    # that NFKC changes, so that the policies compare "ｃｌａｕｄｅ/x" as "claude/x" (Rego has no NFKC).
+    nfkc: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _nfkc_forms(self) -> InputDocument:
+        from aigate._text import nfkc_changes
+
+        pr = self.pr
+        texts = [pr.title, pr.body, *pr.labels, pr.author.login, pr.author.type, pr.head_branch]
+        for commit in self.commits:
+            texts += [commit.author.name, commit.author.email, commit.committer.name, commit.committer.email,
+                      commit.message, *(trailer.value for trailer in commit.trailers)]
+        forms = nfkc_changes(texts)
+        if forms != self.nfkc:
+            object.__setattr__(self, "nfkc", forms)
+        return self
 
 
 class _Output(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# label: a PR label. co_author: an identity in a commit trailer. bot_author: the PR author, or a
+# commit's author or committer. branch: the head branch. message_marker: text in a commit message or
+# the PR title or body. unknown_bot: a bot account on no list (neither agent nor known automation).
+SignalKind = Literal["label", "co_author", "bot_author", "branch", "message_marker", "unknown_bot"]
+
+
 class Signal(_Output):
     """One detection signal that matched: where (kind), what text (value), which configured pattern."""
 
-    kind: Literal["label", "co_author", "bot_author", "branch", "message_marker"]
+    kind: SignalKind
     value: str
     pattern: str
 
@@ -149,6 +185,11 @@ class Signal(_Output):
 class Detection(_Output):
     is_ai: bool
     signals: tuple[Signal, ...] = ()
+    # Every kind is checked at once; a kind whose input is missing (no branch name, no commits, no PR
+    # metadata) is listed under `unchecked`, so a host can tell "no signal" from "not looked at".
+    checked: tuple[SignalKind, ...] = ()
+    matched: tuple[SignalKind, ...] = ()
+    unchecked: tuple[SignalKind, ...] = ()
 
 
 class Violation(_Output):

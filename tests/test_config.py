@@ -15,7 +15,8 @@ ISSUE_EXAMPLE = EXAMPLES / ".ai-code-gate.yml"
 
 def test_issue_example_loads_unchanged() -> None:
     config = load_config(ISSUE_EXAMPLE)
-    assert config.settings["detection"]["labels"] == ["ai-generated", "copilot", "claude"]
+    # Detection lists add to the built-in ones (detection.builtin: false starts from empty lists).
+    assert config.settings["detection"]["labels"] == ["ai-generated", "ai-assisted", "ai-pr", "copilot", "claude"]
     assert config.settings["policy"]["scope_limits"] == {
         "max_files": 20,
         "max_lines_added": 500,

@@ -1,5 +1,7 @@
 """Commits of a PR: aigate's own JSON form or GitHub's "list commits on a pull request" response,
-and the trailers of a commit message exactly as `git interpret-trailers --parse` finds them."""
+and the trailers of a commit message exactly as `git interpret-trailers --parse --no-divider` finds
+them (and `git log --format=%(trailers)`): a commit message is not a patch, so a `---` line in its
+body (a Markdown rule, common in agent-written messages) does not end it."""
 
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ _CUT_LINE = f"{_COMMENT_CHAR} ------------------------ >8 ----------------------
 
 
 def parse_trailers(message: str) -> tuple[Trailer, ...]:
-    """The trailers of `message`, as `git interpret-trailers --parse` prints them with no `trailer.*`
-    configuration (the tests compare the two).
+    """The trailers of `message`, as `git interpret-trailers --parse --no-divider` prints them with no
+    `trailer.*` configuration (the tests compare the two).
 
     Only the last paragraph can hold trailers; it counts when all its lines are trailers, or when it
     has a git-generated one (`Signed-off-by: `) and at least 25% trailer lines. Continuation lines
@@ -37,8 +39,8 @@ def parse_trailers(message: str) -> tuple[Trailer, ...]:
     """
     # git reads the message as a C string: nothing after a NUL exists for it.
     text = message.split("\0", 1)[0]
-    patch_start = _find_patch_start(text)
-    trailer_end = patch_start - _ignored_tail_length(text, patch_start)
+    # --no-divider: the whole message is the message; no `---` line starts a patch part.
+    trailer_end = len(text) - _ignored_tail_length(text, len(text))
     trailer_start = _find_trailer_start(text, trailer_end)
     trailers: list[Trailer] = []
     for entry in _trailer_entries(text[trailer_start:trailer_end]):
@@ -68,27 +70,14 @@ def _is_blank(line: str) -> bool:
     return all(char in _GIT_SPACE for char in line)
 
 
-def _find_patch_start(text: str) -> int:
-    """Where a `---` divider line (followed by whitespace) starts the patch part, or len(text)."""
-    start = 0
-    while start < len(text):
-        if text.startswith("---", start) and start + 3 < len(text) and text[start + 3] in _GIT_SPACE:
-            return start
-        start = _line_end(text, start)
-    return len(text)
-
-
 def _ignored_tail_length(text: str, end: int) -> int:
     """How much of text[:end] git ignores at the end: trailing comments and empty lines, an old
     `Conflicts:` block, and everything from the scissors line on (commit.c, ignore_non_trailer)."""
-    # git looks for the scissors line in the whole message, even past a `---` divider.
     if text.startswith(_CUT_LINE):
         cutoff = 0
     else:
         found = text.find("\n" + _CUT_LINE)
         cutoff = end if found < 0 else found + 1
-    # git 2.39 loops forever when that cutoff lies past the divider; stop at the divider instead.
-    cutoff = min(cutoff, end)
     start_of_ignored = 0
     in_conflicts_block = False
     line_start = 0
@@ -222,7 +211,8 @@ def load_commits(data: object, *, source: str = "commits") -> tuple[Commit, ...]
     """Commits from a JSON list, each item in aigate's form or in GitHub's REST form.
 
     aigate's form: `{"sha", "author": {"name", "email"}, "committer": {...}, "message"}` and an
-    optional `"trailers": [{"key", "value"}]`; without it the trailers are parsed from the message.
+    optional `"trailers": [{"key", "value"}]`. The trailers are always parsed from the message; a
+    given list adds to them (an empty list cannot hide the message's trailers).
     GitHub's form ("list commits on a pull request"): `{"sha", "commit": {"author", "committer",
     "message"}, ...}`; its other fields are ignored.
     """
@@ -253,7 +243,8 @@ def _generic_commit(item: Mapping[str, Any], source: str, where: str) -> Commit:
     author = _person(item, "author", "", source, where, strict=True)
     committer = _person(item, "committer", "", source, where, strict=True)
     message = _string(item, "message", "", source, where)
-    trailers = _trailers(item["trailers"], source, where) if "trailers" in item else parse_trailers(message)
+    # Commit adds the trailers parsed from the message to the given ones.
+    trailers = _trailers(item["trailers"], source, where) if "trailers" in item else ()
     return Commit(sha=sha, author=author, committer=committer, message=message, trailers=trailers)
 
 
@@ -265,9 +256,7 @@ def _github_commit(item: Mapping[str, Any], source: str, where: str) -> Commit:
     author = _person(git_commit, "author", "commit.", source, where, strict=False)
     committer = _person(git_commit, "committer", "commit.", source, where, strict=False)
     message = _string(git_commit, "message", "commit.", source, where)
-    return Commit(
-        sha=sha, author=author, committer=committer, message=message, trailers=parse_trailers(message)
-    )
+    return Commit(sha=sha, author=author, committer=committer, message=message)
 
 
 def _person(

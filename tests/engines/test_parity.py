@@ -100,6 +100,7 @@ def test_fixtures_cover_every_rule_signal_mode_and_tier() -> None:
         "bot_author",
         "branch",
         "message_marker",
+        "unknown_bot",
     }
     assert {f["expected"]["risk"]["tier"] for f in fixtures if f["expected"]["risk"]} == {"low", "medium", "high"}
     assert {v[2] for f in fixtures for v in f["expected"]["violations"]} == {"block", "warn", "observe"}

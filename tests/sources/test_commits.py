@@ -1,5 +1,6 @@
 """`parse_trailers` gives git's own answers: every message of the table is also run through the real
-`git interpret-trailers` (`--parse`, and `--only-trailers` unfolded here); `load_commits` accepts
+`git interpret-trailers --no-divider` (`--parse`, and `--only-trailers` unfolded here): a commit
+message is not a patch, so a `---` line does not end it; `load_commits` accepts
 aigate's and GitHub's forms and names what is wrong, and where, in one line."""
 
 from __future__ import annotations
@@ -76,11 +77,18 @@ MESSAGES = [
     ("crlf", f"Fix\r\n\r\nBody.\r\n\r\nCo-authored-by: {CLAUDE}\r\nSigned-off-by: A <a@x>\r\n", 2),
     ("crlf-continuation-keeps-the-cr", "Fix\r\n\r\nNote: first\r\n  second\r\n", 1),
     (
-        "patch-divider-ends-the-message",
+        "dashes-line-inside-the-trailer-block",
         f"Fix\n\nCo-authored-by: {CLAUDE}\n---\n src/auth.py | 2 +-\n Key: not a trailer\n",
-        1,
+        0,
     ),
-    ("trailer-after-divider-is-patch", f"Fix\n\nBody.\n---\n\nCo-authored-by: {CLAUDE}\n", 0),
+    ("trailer-after-a-markdown-rule", f"Fix\n\nBody.\n---\n\nCo-authored-by: {CLAUDE}\n", 1),
+    (
+        "squash-merge-with-rules-and-trailers",
+        "Add hint (#14787)\n\nFixes #14730.\n\n---\n\nTips.\n\n---------\n\n"
+        "Co-authored-by: copilot-swe-agent[bot] <198982749+Copilot@users.noreply.github.com>\n"
+        "Co-authored-by: zanieb <2586601+zanieb@users.noreply.github.com>\n",
+        2,
+    ),
     ("dashes-without-whitespace-are-no-divider", f"Fix\n\n---x\n\nCo-authored-by: {CLAUDE}\n", 1),
     (
         "comment-lines",
@@ -127,7 +135,7 @@ def interpret_trailers(message: str, flag: str, cwd: Path) -> str:
         "LC_ALL": "C",
     }
     result = subprocess.run(
-        ["git", "interpret-trailers", flag],
+        ["git", "interpret-trailers", "--no-divider", flag],
         input=message.encode("utf-8"),
         capture_output=True,
         cwd=cwd,
@@ -242,6 +250,20 @@ def test_generic_form_keeps_given_trailers() -> None:
     given = {**GENERIC_COMMIT, "message": "Fix\n", "trailers": [{"key": "Assisted-by", "value": "X:Y"}]}
     (commit,) = load_commits([given])
     assert commit.trailers == (Trailer(key="Assisted-by", value="X:Y"),)
+
+
+def test_given_trailers_add_to_the_message_and_cannot_hide_it() -> None:
+    """An explicit empty list does not hide the message's trailers; a given one is added after them."""
+    (hidden,) = load_commits([{**GENERIC_COMMIT, "trailers": []}])
+    assert hidden.trailers == (Trailer(key="Co-authored-by", value=CLAUDE),)
+    extra = {"key": "Assisted-by", "value": "Claude:claude-opus-4-5"}
+    (added,) = load_commits([{**GENERIC_COMMIT, "trailers": [extra]}])
+    assert added.trailers == (Trailer(key="Co-authored-by", value=CLAUDE), Trailer(**extra))
+    # The same holds for a commit inside a ready input document.
+    from aigate.document import load_input_document
+
+    document = load_input_document({"commits": [{**GENERIC_COMMIT, "trailers": []}]})
+    assert document.commits[0].trailers == (Trailer(key="Co-authored-by", value=CLAUDE),)
 
 
 def test_github_form_ignores_github_fields() -> None:

@@ -6,7 +6,13 @@ import rego.v1
 
 is_ai := data.aigate.detection.is_ai
 
-detection := {"is_ai": data.aigate.detection.is_ai, "signals": data.aigate.detection.signals}
+detection := {
+	"is_ai": data.aigate.detection.is_ai,
+	"signals": data.aigate.detection.signals,
+	"checked": data.aigate.detection.checked,
+	"matched": data.aigate.detection.matched,
+	"unchecked": data.aigate.detection.unchecked,
+}
 
 default violations := []
 
