@@ -66,7 +66,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "--engine", choices=["embedded", "opa", "auto"],
         help="where the Rego runs (default: policy.engine.backend in the config, else embedded)",
     )
-    evaluate.add_argument("--opa-url", help="an OPA server to evaluate on (or AIGATE_OPA_URL); token: AIGATE_OPA_TOKEN")
+    evaluate.add_argument(
+        "--opa-url", action="append", metavar="URL",
+        help="an OPA server to evaluate on (or AIGATE_OPA_URL); repeat it, or separate URLs by commas, for a fleet "
+        "that requests are spread across with failover; token: AIGATE_OPA_TOKEN",
+    )
     evaluate.set_defaults(handler=_evaluate)
 
     show_input = commands.add_parser("input", help="print the normalised input document as JSON")
@@ -112,6 +116,11 @@ def _write(text: str, output: Path | None) -> None:
         raise AigateError(f"--output {output}: cannot write: {e.strerror or e}") from e
 
 
+def _opa_urls(args: argparse.Namespace) -> str | None:
+    """Every --opa-url as one comma-separated string (each may itself list several)."""
+    return ",".join(args.opa_url) if args.opa_url else None
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     renderer = RENDERERS[args.format]()
     if args.batch is not None:
@@ -119,13 +128,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         report = _batch.evaluate_directory(
             args.batch, config_path=_config_path(args), renderer=renderer, workers=args.workers,
-            engine=args.engine, opa_url=args.opa_url,
+            engine=args.engine, opa_url=_opa_urls(args),
         )
         _write(report.text, args.output)
         for problem in report.errors:
             print(f"aigate: error: {problem}", file=sys.stderr)
         return EXIT_ERROR if report.errors else EXIT_OK
-    with Gate.from_config(_config_path(args), engine=args.engine, opa_url=args.opa_url) as gate:
+    with Gate.from_config(_config_path(args), engine=args.engine, opa_url=_opa_urls(args)) as gate:
         decision = gate.evaluate(_document(gate, args))
     _write(renderer.render(decision), args.output)
     return EXIT_BLOCKED if decision.blocked else EXIT_OK

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +22,7 @@ from aigate.document import (
     input_digest,
     load_input_document,
 )
+from aigate.engines.connection import OpaConnection, parse_urls
 from aigate.engines.interface import DECISION_PATH, Engine, PolicySet, load_policy_set
 from aigate.engines.select import EngineKind, create_engine
 from aigate.errors import ConfigError, PolicyError
@@ -51,34 +53,29 @@ class Gate:
         *,
         engine: Engine | EngineKind | None = None,
         policies: PolicySet | None = None,
-        opa_url: str | None = None,
+        opa_url: str | Sequence[str] | None = None,
+        connection: OpaConnection | None = None,
     ) -> None:
-        """`engine` is an Engine, or `embedded`/`opa`/`auto` (default: the config's `policy.engine.backend`)."""
+        """`engine` is an Engine, or `embedded`/`opa`/`auto` (default: the config's `policy.engine.backend`).
+
+        How OPA is reached comes from `connection`, else from the config's `policy.engine` section,
+        whose server URLs `opa_url` (one URL, several separated by commas, or a list) replaces.
+        """
         self.config = config or load_config(None)
         self.policies = policies or load_policy_set(self.config.policy_dir or _resources.policies_dir())
         if engine is None or isinstance(engine, str):
-            engine = self._create_engine(engine, opa_url)
+            engine = self._create_engine(engine, opa_url, connection)
         self.engine = engine
 
-    def _create_engine(self, kind: EngineKind | None, opa_url: str | None) -> Engine:
+    def _create_engine(
+        self, kind: EngineKind | None, opa_url: str | Sequence[str] | None, connection: OpaConnection | None
+    ) -> Engine:
         settings = self.config.settings["policy"]["engine"]
-
-        def path(key: str) -> Path | None:
-            return None if settings[key] is None else self.config.resolve(settings[key])
-
-        return create_engine(
-            kind or settings["backend"],
-            self.policies,
-            self.config,
-            opa_url=opa_url or settings["opa_url"],
-            ca_bundle=path("ca_bundle"),
-            client_cert=path("client_cert"),
-            client_key=path("client_key"),
-            verify_tls=settings["verify_tls"],
-            timeout=float(settings["timeout"]),
-            retries=settings["retries"],
-            require_revision=settings["require_revision"],
-        )
+        if connection is None:
+            connection = OpaConnection.from_settings(settings, self.config.resolve, urls=opa_url)
+        elif opa_url:
+            connection = replace(connection, urls=parse_urls(opa_url))
+        return create_engine(kind or settings["backend"], self.policies, self.config, connection=connection)
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, **kwargs: Any) -> Gate:
@@ -132,6 +129,11 @@ class Gate:
         )
 
     def _decision(self, raw: Mapping[str, Any], digest: str) -> Decision:
+        from aigate._decision_check import decision_problem
+
+        problem = decision_problem(raw)
+        if problem is not None:
+            raise PolicyError(f"data.aigate.decision is not a valid decision: {problem} ({self.engine.where})")
         try:
             detection = dict(raw["detection"])
             detection["signals"] = sorted(
@@ -154,7 +156,7 @@ class Gate:
                     "policy_revision": self.engine.bundle_revision,
                     "config_digest": self.config.digest,
                     "input_digest": digest,
-                    "decision_id": str(uuid.uuid4()),
+                    "decision_id": self.engine.decision_id or str(uuid.uuid4()),
                 }
             )
         except (KeyError, TypeError, AttributeError) as e:

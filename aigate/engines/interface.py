@@ -79,6 +79,17 @@ class Engine(ABC):
     def bundle_revision(self) -> str:
         """The revision of the policies and data this engine evaluates."""
 
+    @property
+    def decision_id(self) -> str | None:
+        """The engine's own id for this thread's last decision (an OPA server that logs decisions
+        has one), which the decision then carries so that both logs join; None: aigate makes one."""
+        return None
+
+    @property
+    def where(self) -> str:
+        """Names the engine in error messages."""
+        return f"engine {self.name}"
+
     def close(self) -> None:  # noqa: B027 - most engines hold nothing to release
         """Release what the engine holds (processes, connections)."""
 

@@ -1,23 +1,29 @@
-"""Evaluate `data.aigate.decision` on an OPA server, through OPA's REST Data API.
+"""Evaluate `data.aigate.decision` on OPA servers, through OPA's REST Data API.
 
 Two ways to have a server:
 
-- `RemoteOpaEngine`: an OPA that runs elsewhere (a sidecar, a fleet behind a load balancer),
-  named by URL, with an optional bearer token and TLS settings. It serves its own bundle: the
-  revision that produced each decision is read from the response's provenance.
+- `RemoteOpaEngine`: OPA servers that run elsewhere (a sidecar, or a fleet: several URLs), named
+  by an `OpaConnection`. Requests are spread across the servers in turn; a server that cannot be
+  reached or answers 5xx is passed over for the next one, so one dying mid-run loses no decision.
+  Each server serves its own bundle: the revision that produced each decision is read from the
+  response's provenance, and OPA's `decision_id` is kept, so that OPA's decision logs join aigate's.
 - `ManagedOpaEngine`: aigate builds a bundle of its policies and compiled config, starts
   `opa run --server` on a free loopback port, waits until it is healthy, and stops it on
   `close()` (also on garbage collection and at interpreter exit, as a backstop).
 
-Both fail closed. A refused connection, a timeout, an HTTP error, a body that is not JSON or an
-undefined decision raises `EngineError` with one line naming the server and the problem; only
-connection failures and 5xx answers are retried, a bounded number of times with backoff.
+Both fail closed and trust nothing a server sends: a refused connection, a timeout, an HTTP
+error, a body that is not JSON, larger than the cap or slower than the deadline, or an undefined
+decision raises `EngineError` with one line naming the server and the problem. Only connection
+failures and 5xx answers are retried, on the next server, a bounded number of rounds with backoff.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,17 +32,22 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, Self
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from opa_client import OpaClient
 from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util.retry import Retry
 
 from aigate.config import GateConfig
+from aigate.engines.connection import OpaConnection
 from aigate.engines.interface import DECISION_PATH, Engine, PolicySet
 from aigate.engines.opa_binary import ENV_OPA_BINARY, ENV_OPA_TOKEN, ENV_OPA_URL, find_opa_binary
 from aigate.errors import EngineError, EngineUnavailableError, PolicyError
@@ -46,94 +57,111 @@ __all__ = [
     "ENV_OPA_TOKEN",
     "ENV_OPA_URL",
     "ManagedOpaEngine",
+    "OpaConnection",
     "RemoteOpaEngine",
     "find_opa_binary",
 ]
 
 _QUERY = "data." + DECISION_PATH.replace("/", ".")
-_PACKAGE, _, _RULE = DECISION_PATH.rpartition("/")
 # Any document of the aigate bundle answers with the bundle's provenance; this one is small.
-_CONFIG_PACKAGE, _CONFIG_RULE = "aigate", "config"
+_CONFIG_DOCUMENT = "aigate/config"
 _ERROR_BODY_CHARS = 300
+_READ_CHUNK = 1 << 16
+# A server that could not be reached is tried last for this long, so that a dead member of a
+# fleet costs one failed connection, not one per request.
+_DOWN_SECONDS = 5.0
+# OPA's decision ids are UUIDs; anything else is not used as aigate's decision id.
+_DECISION_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._:-]{0,127}")
+
+
+class _Failover(Exception):
+    """This server did not answer usably; another may (a connection failure, 5xx, a wrong revision)."""
+
+    def __init__(self, problem: str, *, retry: bool = True) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.retry = retry  # False: no further rounds (the server answered; it serves the wrong bundle)
+
+
+class _Server:
+    """One OPA server of a connection: its URL, its opa_client, and when it was last unreachable."""
+
+    def __init__(self, url: str, connection: OpaConnection) -> None:
+        parts = urlsplit(url)
+        https = parts.scheme == "https"
+        cert: str | tuple[str, str] | None = None
+        if connection.client_cert:
+            cert = (
+                (str(connection.client_cert), str(connection.client_key))
+                if connection.client_key
+                else str(connection.client_cert)
+            )
+        self.url = url
+        self.client = OpaClient(
+            host=parts.hostname or "",
+            port=parts.port or (443 if https else 80),
+            ssl=https,
+            cert=cert,
+            token=connection.token or None,
+            retries=0,
+            timeout=connection.timeout,
+        )
+        # opa_client builds its URLs as scheme://host:port/v1; give it the real base, which keeps
+        # IPv6 brackets and a path prefix (an OPA behind a reverse proxy).
+        self.client.root_url = f"{url}/v1"
+        # opa_client only switches verification on for https; a private CA bundle, turning it off,
+        # the deadline watch and the retry policy need the requests session it wraps.
+        self.session: requests.Session = self.client._session
+        verify = str(connection.ca_bundle) if connection.ca_bundle else (None if connection.verify_tls else False)
+        adapter = _Adapter(verify=verify)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.down_until = 0.0
+
+    @property
+    def where(self) -> str:
+        return f"OPA at {self.url}"
 
 
 class RemoteOpaEngine(Engine):
-    """An OPA server reached over HTTP(S) that serves a bundle with aigate's policies and config.
+    """OPA servers reached over HTTP(S) that serve a bundle with aigate's policies and config.
 
-    `require_revision` pins the bundle: a decision from any other revision is an error.
+    `connection` is an `OpaConnection`, or a single URL with the default options.
     """
 
     name = "opa"
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        token: str | None = None,
-        ca_bundle: Path | None = None,
-        client_cert: Path | None = None,
-        client_key: Path | None = None,
-        verify_tls: bool = True,
-        timeout: float = 5.0,
-        retries: int = 2,
-        backoff: float = 0.2,
-        require_revision: str | None = None,
-    ) -> None:
-        parts = urlsplit(url)
-        try:
-            port = parts.port
-        except ValueError as e:
-            raise EngineError(f"OPA URL {url}: invalid port") from e
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EngineError(f"OPA URL {url}: expected http(s)://host[:port][/path]")
-        if parts.username or parts.password:
-            # Not echoed: the URL holds a secret.
-            raise EngineError(f"OPA URL {parts.scheme}://{parts.hostname}: give credentials as a token, not in the URL")
-        if parts.query or parts.fragment:
-            raise EngineError(f"OPA URL {url}: a query or fragment has no place in the server URL")
-        https = parts.scheme == "https"
-        if not https and (ca_bundle or client_cert or not verify_tls):
-            raise EngineError(f"OPA URL {url}: TLS options need an https URL")
-        if client_key and not client_cert:
-            raise EngineError(f"OPA at {url}: a client key needs a client certificate")
-        if ca_bundle and not verify_tls:
-            raise EngineError(f"OPA at {url}: a CA bundle and turning TLS verification off contradict each other")
-        if timeout <= 0 or retries < 0 or backoff < 0:
-            raise EngineError(f"OPA at {url}: timeout must be positive, retries and backoff not negative")
-        self.url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-        self._timeout = timeout
-        self._retries = retries
-        self._backoff = backoff
-        self._require_revision = require_revision
-        cert: str | tuple[str, str] | None = None
-        if client_cert:
-            cert = (str(client_cert), str(client_key)) if client_key else str(client_cert)
-        self._client = OpaClient(
-            host=parts.hostname,
-            port=port or (443 if https else 80),
-            ssl=https,
-            cert=cert,
-            token=token or None,
-            retries=0,
-            timeout=timeout,
-        )
-        # opa_client builds its URLs as scheme://host:port/v1; give it the real base, which keeps
-        # IPv6 brackets and a path prefix (an OPA behind a reverse proxy).
-        self._client.root_url = f"{self.url}/v1"
-        # opa_client only switches verification on for https; a private CA bundle, turning it off,
-        # and the retry policy need the requests session it wraps.
-        session: requests.Session = self._client._session
-        adapter = _Adapter(verify=str(ca_bundle) if ca_bundle else (None if verify_tls else False))
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+    def __init__(self, connection: OpaConnection | str) -> None:
+        if isinstance(connection, str):
+            connection = OpaConnection(urls=(connection,))
+        if not connection.urls:
+            raise EngineError("OPA: no server URL")
+        self.connection = connection
+        self._servers = [_Server(url, connection) for url in connection.urls]
+        self._turn = itertools.count()
         self._local = threading.local()
 
     def __enter__(self) -> Self:
         return self
 
     @property
+    def url(self) -> str:
+        """The first server's URL (the only one, unless this is a fleet)."""
+        return self._servers[0].url
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return self.connection.urls
+
+    @property
     def where(self) -> str:
-        return f"OPA at {self.url}"
+        """The server that gave this thread's last answer, else the server or fleet configured."""
+        last: _Server | None = getattr(self._local, "server", None)
+        if last is not None:
+            return last.where
+        if len(self._servers) == 1:
+            return self._servers[0].where
+        return f"OPA fleet ({', '.join(self.urls)})"
 
     @property
     def bundle_revision(self) -> str:
@@ -146,38 +174,165 @@ class RemoteOpaEngine(Engine):
         """Bundle name to revision, as the server reported them with this thread's last decision."""
         return dict(getattr(self._local, "bundles", {}))
 
+    @property
+    def decision_id(self) -> str | None:
+        """OPA's `decision_id` of this thread's last decision (present when the server logs decisions)."""
+        value: str | None = getattr(self._local, "decision_id", None)
+        return value
+
     def fetch_revision(self) -> str:
-        """Ask the server which bundle revision it serves now."""
-        body = self._call(
-            f"reading data.{_CONFIG_PACKAGE}.{_CONFIG_RULE}",
-            lambda: self._client.query_rule({}, _CONFIG_PACKAGE, _CONFIG_RULE, query_params={"provenance": True}),
-        )
-        if "result" not in body:
-            raise EngineError(
-                f"{self.where}: data.{_CONFIG_PACKAGE}.{_CONFIG_RULE} is undefined; is the aigate bundle loaded?"
-            )
-        _, revision = self._revision(body, f"reading data.{_CONFIG_PACKAGE}.{_CONFIG_RULE}")
+        """Ask a server which bundle revision it serves now."""
+        _, _, revision, _ = self._call(f"reading data.{_CONFIG_DOCUMENT.replace('/', '.')}", _CONFIG_DOCUMENT, b"{}")
         return revision
 
+    def fetch_revisions(self) -> dict[str, str]:
+        """Ask every server which bundle revision it serves now: URL to revision."""
+        action = f"reading data.{_CONFIG_DOCUMENT.replace('/', '.')}"
+        revisions = {}
+        for server in self._servers:
+            try:
+                body = self._request(server, _CONFIG_DOCUMENT, b"{}", action)
+            except _Failover as e:
+                raise EngineError(f"{server.where}: {e.problem} {action}") from e
+            revisions[server.url] = self._revision(body)[1]
+        return revisions
+
     def evaluate(self, input_document: dict[str, Any]) -> dict[str, Any]:
-        action = f"evaluating {_QUERY}"
-        body = self._call(
-            action, lambda: self._client.query_rule(input_document, _PACKAGE, _RULE, query_params={"provenance": True})
-        )
-        if "result" not in body:
-            raise EngineError(f"{self.where}: {_QUERY} is undefined; is the aigate bundle loaded?")
-        bundles, revision = self._revision(body, action)
+        return self.evaluate_json(json.dumps(input_document, ensure_ascii=False, separators=(",", ":")))
+
+    def evaluate_json(self, input_json: str) -> dict[str, Any]:
+        payload = b'{"input":' + input_json.encode("utf-8") + b"}"
+        server, body, revision, bundles = self._call(f"evaluating {_QUERY}", DECISION_PATH, payload)
         value = body["result"]
         if not isinstance(value, dict):
             raise PolicyError(f"{_QUERY} is {type(value).__name__}, not an object")
+        decision_id = body.get("decision_id")
+        if decision_id is not None and not (isinstance(decision_id, str) and _DECISION_ID.fullmatch(decision_id)):
+            raise EngineError(f"{server.where}: malformed decision_id evaluating {_QUERY}")
+        self._local.server = server
         self._local.bundles = bundles
         self._local.revision = revision
+        self._local.decision_id = decision_id
         return value
 
     def close(self) -> None:
-        self._client.close_connection()
+        for server in getattr(self, "_servers", ()):
+            server.client.close_connection()
 
-    def _revision(self, body: dict[str, Any], action: str) -> tuple[dict[str, str], str]:
+    def _order(self) -> list[_Server]:
+        """The servers, starting at the next in turn; those recently unreachable last."""
+        start = next(self._turn) % len(self._servers)
+        turn = self._servers[start:] + self._servers[:start]
+        now = time.monotonic()
+        return sorted(turn, key=lambda server: server.down_until > now)  # stable: keeps the turn
+
+    def _call(self, action: str, document: str, payload: bytes) -> tuple[_Server, dict[str, Any], str, dict[str, str]]:
+        """The first usable answer: (server, body, revision, bundles). Servers failing over are passed
+        over within a round; rounds repeat, with backoff, while the failures may be passing."""
+        rounds = self.connection.retries + 1
+        fleet = len(self._servers) > 1
+        attempts = 0
+        problem = ""
+        last: _Failover | None = None
+        for round_number in range(1, rounds + 1):
+            retry = False
+            for server in self._order():
+                attempts += 1
+                try:
+                    body = self._request(server, document, payload, action)
+                    if "result" not in body:
+                        queried = "data." + document.replace("/", ".")
+                        raise EngineError(f"{server.where}: {queried} is undefined; is the aigate bundle loaded?")
+                    bundles, revision = self._revision(body)
+                    required = self.connection.require_revision
+                    if required is not None and revision != required:
+                        mismatch = f"served bundle revision {revision!r} {action}, expected {required!r}"
+                        if not fleet:
+                            raise EngineError(f"{server.where}: {mismatch}")
+                        raise _Failover(f"served bundle revision {revision!r}, expected {required!r}", retry=False)
+                except _Failover as e:
+                    last = e
+                    problem = f"{server.url}: {e.problem}" if fleet else e.problem
+                    retry = retry or e.retry
+                    continue
+                return server, body, revision, bundles
+            if not retry:
+                break
+            if round_number < rounds:
+                time.sleep(self.connection.backoff * 2 ** (round_number - 1))
+        suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
+        where = self._servers[0].where if not fleet else f"OPA fleet ({', '.join(self.urls)})"
+        if fleet and last is not None and not last.retry and problem:
+            raise EngineError(f"{where}: no server serves the required revision {action}; last: {problem}") from last
+        raise EngineError(f"{where}: {problem} {action}{suffix}") from last
+
+    def _request(self, server: _Server, document: str, payload: bytes, action: str) -> dict[str, Any]:
+        """POST `payload` to `document` on `server`: its JSON object body, within the deadline and
+        the size cap. `_Failover` for what another server may not suffer; `EngineError` otherwise.
+
+        Not opa_client's `query_rule`: it reads a whole body of any size, with only a per-read
+        timeout, so a server trickling bytes holds it for as long as it likes.
+        """
+        timeout = self.connection.timeout
+        cap = self.connection.max_response_bytes
+        url = f"{server.client.root_url}/data/{document}?provenance=true"
+        # identity: a compressed body would be inflated past the cap before it could be counted.
+        headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
+        with _Deadline(timeout) as deadline:
+            try:
+                response = server.session.post(url, data=payload, headers=headers, stream=True, timeout=timeout)
+                try:
+                    raw = self._read_capped(server, response, cap, action)
+                finally:
+                    response.close()
+            except requests.exceptions.SSLError as e:
+                raise EngineError(f"{server.where}: TLS failure {action}: {_reason(e)}") from e
+            except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as e:
+                raise EngineError(f"{server.where}: timed out after {timeout}s {action}") from e
+            except (
+                requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError,  # the body read directly: a connection broken mid-answer
+            ) as e:
+                if deadline.expired:
+                    raise EngineError(f"{server.where}: timed out after {timeout}s {action}") from e
+                server.down_until = time.monotonic() + _DOWN_SECONDS
+                raise _Failover(f"cannot connect ({_reason(e)})") from e
+            except requests.exceptions.RequestException as e:
+                raise EngineError(f"{server.where}: request failed {action}: {_reason(e)}") from e
+            if deadline.expired:
+                raise EngineError(f"{server.where}: timed out after {timeout}s {action}")
+        server.down_until = 0.0
+        status = response.status_code
+        if status >= 400:
+            problem = f"HTTP {status}{_opa_error(raw)}"
+            if status >= 500:
+                raise _Failover(problem)
+            raise EngineError(f"{server.where}: {problem} {action}")
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise EngineError(f"{server.where}: malformed response {action}: not JSON") from e
+        if not isinstance(body, dict):
+            raise EngineError(f"{server.where}: malformed response {action}: not a JSON object")
+        return body
+
+    @staticmethod
+    def _read_capped(server: _Server, response: requests.Response, cap: int, action: str) -> bytes:
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise EngineError(f"{server.where}: malformed response {action}: unasked-for Content-Encoding {encoding}")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise EngineError(f"{server.where}: response of {declared} bytes is over the {cap}-byte cap {action}")
+        body = bytearray()
+        while chunk := response.raw.read1(_READ_CHUNK):
+            body += chunk
+            if len(body) > cap:
+                raise EngineError(f"{server.where}: response over the {cap}-byte cap {action}")
+        return bytes(body)
+
+    def _revision(self, body: dict[str, Any]) -> tuple[dict[str, str], str]:
         bundles = _provenance_bundles(body.get("provenance"))
         if not bundles:
             revision = "unknown"
@@ -185,47 +340,93 @@ class RemoteOpaEngine(Engine):
             revision = next(iter(bundles.values()))
         else:
             revision = ", ".join(f"{name}={value}" for name, value in sorted(bundles.items()))
-        if self._require_revision is not None and revision != self._require_revision:
-            raise EngineError(
-                f"{self.where}: served bundle revision {revision!r} {action}, expected {self._require_revision!r}"
-            )
         return bundles, revision
 
-    def _call(self, action: str, request: Callable[[], Any]) -> dict[str, Any]:
-        """`request()`'s JSON object body; connection failures and 5xx retried with backoff."""
-        attempts = self._retries + 1
-        problem = ""
-        last: BaseException | None = None
-        for attempt in range(1, attempts + 1):
-            try:
-                body = request()
-            except requests.exceptions.SSLError as e:
-                raise EngineError(f"{self.where}: TLS failure {action}: {_reason(e)}") from e
-            except requests.exceptions.ConnectionError as e:
-                problem, last = f"cannot connect ({_reason(e)})", e
-            except requests.exceptions.Timeout as e:
-                raise EngineError(f"{self.where}: timed out after {self._timeout}s {action}") from e
-            except requests.exceptions.HTTPError as e:
-                status = e.response.status_code if e.response is not None else 0
-                problem, last = f"HTTP {status}{_opa_error(e.response)}", e
-                if status < 500:
-                    raise EngineError(f"{self.where}: {problem} {action}") from e
-            except requests.exceptions.JSONDecodeError as e:
-                raise EngineError(f"{self.where}: malformed response {action}: not JSON") from e
-            except requests.exceptions.RequestException as e:
-                raise EngineError(f"{self.where}: request failed {action}: {_reason(e)}") from e
-            else:
-                if not isinstance(body, dict):
-                    raise EngineError(f"{self.where}: malformed response {action}: not a JSON object")
-                return body
-            if attempt < attempts:
-                time.sleep(self._backoff * 2 ** (attempt - 1))
-        suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
-        raise EngineError(f"{self.where}: {problem} {action}{suffix}") from last
+
+# -- the deadline: a request ends at its total timeout, whatever it is waiting for ---------------
+
+_watched = threading.local()
+
+
+class _Deadline:
+    """Shuts the request's socket down when the total timeout passes, which ends a blocked read at
+    once: a per-read timeout alone lets a server that trickles a byte at a time run on for ever."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _watched.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _watched.deadline = None
+
+    def watch(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._socket = sock
+            if self.expired:
+                _shut_down(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            _shut_down(self._socket)
+
+
+def _shut_down(sock: socket.socket | None) -> None:
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watch_socket(sock: socket.socket | None) -> None:
+    deadline: _Deadline | None = getattr(_watched, "deadline", None)
+    if deadline is not None:
+        deadline.watch(sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """Hands its socket to the request's deadline, for a new connection and a reused one."""
+
+    def connect(self) -> None:
+        super().connect()
+        _watch_socket(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is not None:
+            _watch_socket(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch_socket(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is not None:
+            _watch_socket(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 class _Adapter(HTTPAdapter):
-    """No retries of its own, and a CA bundle or `verify=False` that the environment cannot undo.
+    """No retries of its own, connections the deadline can cut, and a CA bundle or `verify=False`
+    that the environment cannot undo.
 
     One retry policy, this module's: urllib3's would skip POSTs and report a read timeout on a
     GET as a connection error (`read=False` re-raises read errors as they are). And requests lets
@@ -235,6 +436,10 @@ class _Adapter(HTTPAdapter):
     def __init__(self, *, verify: str | bool | None) -> None:
         super().__init__(max_retries=Retry(total=0, read=False, redirect=0, raise_on_status=False))
         self._verify = verify
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
     def send(
         self,
@@ -263,13 +468,13 @@ class ManagedOpaEngine(RemoteOpaEngine):
         config: GateConfig,
         *,
         binary: str | None = None,
-        timeout: float = 5.0,
-        retries: int = 2,
-        backoff: float = 0.2,
+        connection: OpaConnection | None = None,
         startup_timeout: float = 30.0,
         stop_timeout: float = 5.0,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        """`connection` gives the request options (timeout, retries, response cap); its URLs,
+        token and pinned revision are the managed server's own."""
         from aigate.bundle import build_bundle
 
         opa = binary or find_opa_binary(environ)
@@ -284,12 +489,12 @@ class ManagedOpaEngine(RemoteOpaEngine):
             bundle = build_bundle(config, child.workdir / "bundle.tar.gz", policies=policies)
             address = f"127.0.0.1:{_free_loopback_port()}"
             child.start(
-                [opa, "run", "--server", "--addr", address, "--log-level", "error", "--disable-telemetry",
+                [opa, "run", "--server", "--addr", address, "--log-level", "error", "--skip-version-check",
                  "--bundle", str(bundle.path)]
             )
+            options = connection or OpaConnection()
             super().__init__(
-                f"http://{address}", timeout=timeout, retries=retries, backoff=backoff,
-                require_revision=bundle.revision,
+                replace(options, urls=(f"http://{address}",), token=None, require_revision=bundle.revision)
             )
             self._wait_until_healthy(startup_timeout)
             # Proves the server on the port is ours, serving our bundle.
@@ -318,7 +523,7 @@ class ManagedOpaEngine(RemoteOpaEngine):
                     f"managed OPA ({self.binary}) exited with code {code} before it was ready: {self._child.log_tail()}"
                 )
             # opa_client's health check: GET /health?bundles, True only on 200 (bundles activated).
-            if self._client.check_health(query={"bundles": True}):
+            if self._servers[0].client.check_health(query={"bundles": True}):
                 return
             if time.monotonic() >= deadline:
                 raise EngineError(f"{self.where}: not healthy {startup_timeout}s after start (GET /health?bundles)")
@@ -414,14 +619,12 @@ def _provenance_bundles(provenance: Any) -> dict[str, str]:
     return {"": revision} if isinstance(revision, str) and revision else {}
 
 
-def _opa_error(response: requests.Response | None) -> str:
+def _opa_error(raw: bytes) -> str:
     """OPA's error body, `{"code": ..., "message": ...}`, as ': code: message'."""
-    if response is None:
-        return ""
     try:
-        body = response.json()
-    except ValueError:
-        text = " ".join(response.text.split())[:_ERROR_BODY_CHARS]
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        text = " ".join(raw.decode("utf-8", "replace").split())[:_ERROR_BODY_CHARS]
         return f": {text}" if text else ""
     if isinstance(body, dict) and (body.get("code") or body.get("message")):
         parts = [str(body[key]) for key in ("code", "message") if body.get(key)]

@@ -17,7 +17,7 @@ from opa_reference import OpaTestServer, ReferenceOpaEngine
 from aigate.config import GateConfig, config_from_mapping
 from aigate.engines.embedded import EmbeddedEngine
 from aigate.engines.interface import Engine, PolicySet
-from aigate.engines.opa_server import RemoteOpaEngine
+from aigate.engines.opa_server import OpaConnection, RemoteOpaEngine
 from aigate.models import InputDocument
 from aigate.policy_tests import run_tests
 
@@ -52,7 +52,7 @@ class _RestEngine(Engine):
 
     def __init__(self, reference: ReferenceOpaEngine) -> None:
         self.server = OpaTestServer(reference, revision=reference.bundle_revision).start()
-        self.client = RemoteOpaEngine(self.server.url, retries=0)
+        self.client = RemoteOpaEngine(OpaConnection((self.server.url,), retries=0))
 
     @property
     def bundle_revision(self) -> str:

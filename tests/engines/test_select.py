@@ -11,7 +11,14 @@ from opa_reference import OpaTestServer, ReferenceOpaEngine, process_exists
 from aigate.config import GateConfig
 from aigate.engines.embedded import EmbeddedEngine
 from aigate.engines.interface import PolicySet
-from aigate.engines.opa_server import ENV_OPA_BINARY, ENV_OPA_TOKEN, ENV_OPA_URL, ManagedOpaEngine, RemoteOpaEngine
+from aigate.engines.opa_server import (
+    ENV_OPA_BINARY,
+    ENV_OPA_TOKEN,
+    ENV_OPA_URL,
+    ManagedOpaEngine,
+    OpaConnection,
+    RemoteOpaEngine,
+)
 from aigate.engines.select import ENGINE_KINDS, create_engine
 from aigate.errors import EngineError, EngineUnavailableError
 
@@ -40,7 +47,7 @@ def test_embedded_ignores_the_environment_but_refuses_an_explicit_url(
     engine = create_engine("embedded", policies, default_config, environ={ENV_OPA_URL: "http://127.0.0.1:1"})
     assert isinstance(engine, EmbeddedEngine)
     with pytest.raises(EngineError, match="engine embedded: an OPA URL was given"):
-        create_engine("embedded", policies, default_config, opa_url="http://127.0.0.1:1")
+        create_engine("embedded", policies, default_config, connection=OpaConnection(("http://127.0.0.1:1",)))
 
 
 @pytest.mark.parametrize("kind", ["opa", "auto"])
@@ -59,12 +66,16 @@ def test_explicit_url_wins_over_environment(
     policies: PolicySet, default_config: GateConfig, opa_server: OpaTestServer
 ) -> None:
     environ = {ENV_OPA_URL: "http://127.0.0.1:1"}
-    with create_engine("opa", policies, default_config, opa_url=opa_server.url, environ=environ) as engine:
+    with create_engine(
+        "opa", policies, default_config, connection=OpaConnection((opa_server.url,)), environ=environ
+    ) as engine:
         assert isinstance(engine, RemoteOpaEngine) and engine.url == opa_server.url
 
 
 def test_unreachable_configured_opa_is_an_error_not_a_fallback(policies: PolicySet, default_config: GateConfig) -> None:
-    with create_engine("auto", policies, default_config, opa_url="http://127.0.0.1:9", retries=0) as engine:
+    with create_engine(
+        "auto", policies, default_config, connection=OpaConnection(("http://127.0.0.1:9",), retries=0)
+    ) as engine:
         with pytest.raises(EngineError, match="cannot connect"):
             engine.evaluate(DOCUMENT)
 
