@@ -59,7 +59,7 @@ def build_input_document(
 
         snapshot = read_repository(repo, base, head)
         commit_list = snapshot.commits
-        files = parse_diff(snapshot.diff_text, source=f"git diff {base}...{head}")
+        files = snapshot.files
         pull_request = pull_request.model_copy(
             update={
                 "head_branch": pull_request.head_branch or snapshot.head_branch or host_head_branch(),

@@ -1,7 +1,12 @@
-"""Commits, diff text and branch names of `base..head` in a local repository, read with git itself.
+"""Commits, changed files and branch names of `base..head` in a local repository, read with git itself.
+
+The changed files come from `git diff --raw --numstat -z`: paths, status, modes and blob ids from --raw,
+line counts from --numstat, exactly as git counts them, and no hunk text (a tenth of the output, and
+nothing to parse line by line). Hunks are read only when asked for (`RepositorySnapshot.patch`,
+`RepositorySnapshot.added_lines`), with the same options, so they describe the same changes.
 
 git runs with the format-changing settings pinned (prefixes, quoting, colour, context, encoding) so
-that neither the user's nor the repository's config can change what the diff parser sees.
+that neither the user's nor the repository's config can change what aigate reads.
 """
 
 from __future__ import annotations
@@ -10,15 +15,21 @@ import os
 import re
 import subprocess
 import tempfile
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from pydantic import TypeAdapter
 
 from aigate.errors import RepositoryError
-from aigate.models import Commit, Person
+from aigate.models import Commit, FileChange, FileStatus, Person
 from aigate.sources._io import MAX_INPUT_BYTES
 from aigate.sources.commits import parse_trailers
 
-__all__ = ["MAX_DIFF_BYTES", "RepositorySnapshot", "read_repository"]
+__all__ = ["MAX_DIFF_BYTES", "AddedLine", "RepositorySnapshot", "read_repository"]
 
 MAX_DIFF_BYTES = 200 << 20
 
@@ -32,23 +43,23 @@ _PINNED_CONFIG = (
     "-c", "i18n.logOutputEncoding=UTF-8",
 )  # fmt: skip
 
-_DIFF_OPTIONS = (
+# What decides the changes and their counts. Pinned against diff.renames, diff.algorithm (which changes
+# numstat's counts), diff.relative, diff.ignoreSubmodules, diff.submodule, external diff and textconv.
+_CHANGE_OPTIONS = (
     "--no-color",
     "--no-ext-diff",
     "--no-textconv",
     "-M",
     "-C",
-    # Pinned against diff.relative, diff.context, diff.interHunkContext, diff.algorithm,
-    # diff.ignoreSubmodules, diff.submodule, diff.srcPrefix/dstPrefix, and GIT_DIFF_OPTS.
     "--no-relative",
-    "--unified=3",
-    "--inter-hunk-context=0",
     "--diff-algorithm=myers",
     "--ignore-submodules=none",
     "--submodule=short",
-    "--src-prefix=a/",
-    "--dst-prefix=b/",
 )
+# What only shapes a patch's text (any of them turns on the patch): pinned against diff.context,
+# diff.interHunkContext, diff.srcPrefix/dstPrefix, and GIT_DIFF_OPTS.
+_PATCH_OPTIONS = ("--unified=3", "--inter-hunk-context=0", "--src-prefix=a/", "--dst-prefix=b/")
+_DIFF_OPTIONS = (*_CHANGE_OPTIONS, *_PATCH_OPTIONS)
 
 # Fields of one commit in `git log -z` output. NUL cannot occur inside any of them (git prints the
 # message with C-string functions), and `-z` ends each commit with a NUL too.
@@ -65,27 +76,69 @@ _KEPT_GIT_VARIABLES = frozenset(
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 
 
+class AddedLine(NamedTuple):
+    """One line a PR adds: the file's path (after the change), its line number there, its text."""
+
+    path: str
+    line: int
+    text: str
+
+
 @dataclass(frozen=True, slots=True)
 class RepositorySnapshot:
     """What a local repository says about a PR from `base` to `head`."""
 
     # base..head, oldest first.
     commits: tuple[Commit, ...]
-    # `git diff base...head`: what the PR changes since the merge base, as a PR view shows it.
-    diff_text: str
+    # `git diff base...head`: what the PR changes since the merge base, as a PR view shows it; counted
+    # as `git diff --numstat` counts.
+    files: tuple[FileChange, ...]
     # Branch names ("claude/fix-auth"); "" when the revision is not a branch (a SHA, a tag, a
     # detached HEAD).
     head_branch: str
     base_branch: str
+    repository: Path
+    # The commits `base` and `head` resolved to, so that hunks read later describe the same change.
+    base_id: str
+    head_id: str
+    # Per file, in the order of `files`: (old, new) blob ids, None where the side does not exist.
+    blob_ids: tuple[tuple[str | None, str | None], ...] = field(default=(), repr=False)
+
+    def patch(self, paths: Collection[str] | None = None, *, max_bytes: int = MAX_DIFF_BYTES) -> str:
+        """The unified diff (`git diff base...head`) of the whole PR, or of the changes to `paths`."""
+        chunks = _Git(self.repository).stream(self._patch_arguments(paths), limit=max_bytes)
+        return _decode(b"".join(chunks))
+
+    def added_lines(
+        self, paths: Collection[str] | None = None, *, max_bytes: int = MAX_DIFF_BYTES
+    ) -> Iterator[AddedLine]:
+        """Every line the PR adds (to `paths` only, if given), read from git's output as it streams."""
+        chunks = _Git(self.repository).stream(self._patch_arguments(paths), limit=max_bytes)
+        return _added_lines(_lines(chunks), self._source)
+
+    @property
+    def _source(self) -> str:
+        return f"--repo {self.repository}"
+
+    def _patch_arguments(self, paths: Collection[str] | None) -> list[str]:
+        pathspecs: list[str] = []
+        if paths is not None:
+            wanted = set(paths)
+            # A rename or copy is found only when its source is in the diff too.
+            chosen = {p for change in self.files if change.path in wanted for p in (change.path, change.old_path) if p}
+            if not chosen:
+                return ["diff", "--no-index", "--", os.devnull, os.devnull]  # nothing to show: an empty diff
+            pathspecs = [f":(literal){path}" for path in sorted(chosen)]
+        return ["diff", *_DIFF_OPTIONS, "--end-of-options", f"{self.base_id}...{self.head_id}", "--", *pathspecs]
 
 
 def read_repository(
     repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF_BYTES
 ) -> RepositorySnapshot:
-    """Read the commits, diff text and branch names of the PR `base`..`head` in `repo`.
+    """Read the commits, changed files and branch names of the PR `base`..`head` in `repo`.
 
     Raises RepositoryError, naming the repository and git's own reason, when git is missing, `repo`
-    is not a repository or a revision is unknown; and when the diff exceeds `max_diff_bytes`.
+    is not a repository or a revision is unknown; and when git's answer exceeds `max_diff_bytes`.
     """
     git = _Git(repo)
     for option, revision in (("--base", base), ("--head", head)):
@@ -94,28 +147,247 @@ def read_repository(
         if not revision or revision.startswith("-"):
             raise RepositoryError(git.source, f"{option} {revision!r} is not a revision")
     base_id, head_id = _resolve(git, base, head)
-    # Both revisions are fixed to object ids once, so log and diff see the same snapshot.
-    log = git.run(
-        [
-            "log",
-            "-z",
-            "--reverse",
-            f"--format={_LOG_FORMAT}",
-            "--end-of-options",
-            f"{base_id}..{head_id}",
-            "--",
-        ],
-        limit=MAX_INPUT_BYTES,
-    )
-    diff = git.run(
-        ["diff", *_DIFF_OPTIONS, "--end-of-options", f"{base_id}...{head_id}", "--"], limit=max_diff_bytes
-    )
+    # Both revisions are fixed to object ids once, so log and diff see the same snapshot. git computes the
+    # diff (the slow part) while the log and branch names are read.
+    diff_arguments = [
+        "diff", "--raw", "--numstat", "-z", "--no-abbrev", *_CHANGE_OPTIONS,
+        "--end-of-options", f"{base_id}...{head_id}", "--",
+    ]  # fmt: skip
+    with _Background(lambda: _read_changes(git.stream(diff_arguments, limit=max_diff_bytes), git.source)) as changes:
+        log = git.run(
+            [
+                "log",
+                "-z",
+                "--reverse",
+                f"--format={_LOG_FORMAT}",
+                "--end-of-options",
+                f"{base_id}..{head_id}",
+                "--",
+            ],
+            limit=MAX_INPUT_BYTES,
+        )
+        commits = _parse_log(git.source, _decode(log))
+        head_branch, base_branch = _branch_name(git, head), _branch_name(git, base)
+        files, blob_ids = changes.result()
     return RepositorySnapshot(
-        commits=_parse_log(git.source, _decode(log)),
-        diff_text=_decode(diff),
-        head_branch=_branch_name(git, head),
-        base_branch=_branch_name(git, base),
+        commits=commits,
+        files=files,
+        head_branch=head_branch,
+        base_branch=base_branch,
+        repository=repo,
+        base_id=base_id,
+        head_id=head_id,
+        blob_ids=blob_ids,
     )
+
+
+class _Background:
+    """Runs one function in a thread (git's output is read there while the caller does other work)."""
+
+    def __init__(self, function: Callable[[], Any]) -> None:
+        self._function = function
+        self._outcome: tuple[bool, Any] | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._outcome = (True, self._function())
+        except BaseException as e:  # re-raised in the caller's thread
+            self._outcome = (False, e)
+
+    def __enter__(self) -> _Background:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._thread.join()
+
+    def result(self) -> Any:
+        self._thread.join()
+        assert self._outcome is not None
+        succeeded, value = self._outcome
+        if not succeeded:
+            raise value
+        return value
+
+
+# `git diff --raw -z` status letters; T (a type change: file, symlink, submodule) is one change, as numstat
+# counts it, though a patch shows it as a deletion and an addition.
+_RAW_STATUS: dict[str, FileStatus] = {
+    "A": "added", "D": "deleted", "M": "modified", "T": "modified", "R": "renamed", "C": "copied",
+}  # fmt: skip
+_NO_MODE = "000000"
+
+
+def _read_changes(
+    chunks: Iterable[bytes], source: str
+) -> tuple[tuple[FileChange, ...], tuple[tuple[str | None, str | None], ...]]:
+    """The changes `git diff --raw --numstat -z` prints: every --raw record (in the order of the diff),
+    then every --numstat record, in the same order."""
+    fields = _fields(chunks, source)
+    raw: list[tuple[str, str, str, str, str, str | None, str]] = []
+    changes: list[dict[str, Any]] = []
+    for header in fields:
+        if header.startswith(b":"):
+            parts = header[1:].decode("ascii", "replace").split(" ")
+            if len(parts) != 5 or not parts[4]:
+                raise _unexpected(source, header)
+            letter = parts[4][0]
+            first = _path(next(fields, None), source)
+            second = _path(next(fields, None), source) if letter in "RC" else None
+            raw.append((*parts[:4], letter, first if second is not None else None, second or first))  # type: ignore[arg-type]
+            continue
+        # The first --numstat record: from here on, every record is one.
+        for record in _numstat_records(header, fields, source):
+            if len(changes) == len(raw):
+                raise RepositoryError(source, "git diff printed more counts than changes")
+            changes.append(_change(raw[len(changes)], record, source))
+    if len(changes) != len(raw):
+        raise RepositoryError(source, "git diff printed fewer counts than changes")
+    blob_ids = tuple(
+        (None if old_mode == _NO_MODE else old_id, None if new_mode == _NO_MODE else new_id)
+        for old_mode, new_mode, old_id, new_id, *_ in raw
+    )
+    return tuple(_file_changes().validate_python(changes)), blob_ids
+
+
+def _numstat_records(
+    first: bytes, fields: Iterator[bytes], source: str
+) -> Iterator[tuple[str, str, str, str | None, str]]:
+    """(added, removed, path, old path, new path) per --numstat record, the first one's header given."""
+    header: bytes | None = first
+    while header is not None:
+        parts = header.split(b"\t", 2)
+        if len(parts) != 3:
+            raise _unexpected(source, header)
+        added, removed = parts[0].decode("ascii", "replace"), parts[1].decode("ascii", "replace")
+        if parts[2]:
+            path = _path(parts[2], source)
+            yield added, removed, path, None, path
+        else:  # a rename or copy: "added\tremoved\t\0old\0new\0"
+            old, new = _path(next(fields, None), source), _path(next(fields, None), source)
+            yield added, removed, new, old, new
+        header = next(fields, None)
+
+
+def _change(
+    raw: tuple[str, str, str, str, str, str | None, str], counts: tuple[str, str, str, str | None, str], source: str
+) -> dict[str, Any]:
+    """One FileChange's fields, as `parse_diff` reads them from the same diff's patch text."""
+    old_mode, new_mode, old_id, new_id, letter, old_path, path = raw
+    added, removed, _, counted_old_path, counted_path = counts
+    if (counted_path, counted_old_path) != (path, old_path) or letter not in _RAW_STATUS:
+        raise RepositoryError(source, f"git diff printed counts for {counted_path!r} where {path!r} was expected")
+    status = _RAW_STATUS[letter]
+    if letter == "M" and old_id == new_id:
+        status = "mode_changed"
+    modes = (None if old_mode == _NO_MODE else old_mode, None if new_mode == _NO_MODE else new_mode)
+    if old_id == new_id and old_mode == new_mode:
+        modes = (None, None)  # an exact rename or copy: its patch has no index line, so no mode either
+    binary = (added, removed) == ("-", "-")
+    try:
+        added_count, removed_count = (0, 0) if binary else (int(added), int(removed))
+    except ValueError as e:
+        raise RepositoryError(source, f"git diff printed counts {added!r} {removed!r} for {path!r}") from e
+    return {
+        "path": path,
+        "old_path": old_path,
+        "status": status,
+        "binary": binary,
+        "added": added_count,
+        "removed": removed_count,
+        "old_mode": modes[0],
+        "new_mode": modes[1],
+    }
+
+
+def _fields(chunks: Iterable[bytes], source: str) -> Iterator[bytes]:
+    """The NUL-terminated fields of git's `-z` output, as its chunks arrive."""
+    pending = b""
+    for chunk in chunks:
+        parts = (pending + chunk).split(b"\0") if pending else chunk.split(b"\0")
+        pending = parts.pop()
+        yield from parts
+    if pending:
+        raise RepositoryError(source, "git diff output ends in the middle of a record")
+
+
+def _path(name: bytes | None, source: str) -> str:
+    if not name:
+        raise RepositoryError(source, "git diff printed a record without its path")
+    # As the patch text is read: paths must be valid Unicode for the JSON input document.
+    return name.decode("utf-8", errors="replace")
+
+
+def _unexpected(source: str, record: bytes) -> RepositoryError:
+    return RepositoryError(source, f"git diff printed an unexpected record {record[:60]!r}")
+
+
+@cache
+def _file_changes() -> TypeAdapter[list[FileChange]]:
+    return TypeAdapter(list[FileChange])
+
+
+_HUNK_HEADER = re.compile(rb"@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """git's output split into lines (without their "\n") as its chunks arrive."""
+    pending = b""
+    for chunk in chunks:
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        yield from lines
+    if pending:
+        yield pending
+
+
+def _added_lines(lines: Iterable[bytes], source: str) -> Iterator[AddedLine]:
+    """The "+" lines of a patch that git wrote with aigate's options, with their paths and line numbers.
+
+    Hunk bodies are walked by their header counts, so content that looks like a header stays content."""
+    path: str | None = None
+    old_left = new_left = line_no = 0
+    for line in lines:
+        if old_left or new_left:
+            kind = line[:1]
+            if kind == b"+":
+                assert path is not None
+                yield AddedLine(path, line_no, _decode(line[1:]))
+                new_left, line_no = new_left - 1, line_no + 1
+            elif kind == b"-":
+                old_left -= 1
+            elif kind == b" " or not line:
+                old_left, new_left, line_no = old_left - 1, new_left - 1, line_no + 1
+            elif kind != b"\\":  # "\ No newline at end of file"
+                raise RepositoryError(source, f"git diff hunk line {line[:40]!r} does not match its header")
+            continue
+        if line.startswith(b"+++ "):
+            name = line[4:]
+            path = "" if name == b"/dev/null" else _patch_path(name.removesuffix(b"\t"), source)
+        elif line.startswith(b"@@ ") and path is not None:
+            header = _HUNK_HEADER.match(line)
+            if header is None:
+                raise RepositoryError(source, f"git diff printed a malformed hunk header {line[:40]!r}")
+            old_count, new_start, new_count = header.groups()
+            old_left = 1 if old_count is None else int(old_count)
+            new_left = 1 if new_count is None else int(new_count)
+            line_no = int(new_start)
+        elif line.startswith(b"diff --git "):
+            path = None
+
+
+def _patch_path(name: bytes, source: str) -> str:
+    """A `+++ b/PATH` name, unquoted as git quotes it under core.quotepath."""
+    from aigate.sources.diff import _path as unquote  # the one reading of git's C quoting
+
+    try:
+        text = unquote(_decode(name))
+    except ValueError as e:
+        raise RepositoryError(source, f"git diff printed an unreadable path {name[:60]!r}") from e
+    if not text.startswith("b/"):
+        raise RepositoryError(source, f"git diff printed an unexpected path {name[:60]!r}")
+    return text[2:]
 
 
 def _decode(output: bytes) -> str:
@@ -211,8 +483,12 @@ class _Git:
 
     def run(self, arguments: list[str], *, limit: int) -> bytes:
         """git's standard output; RepositoryError when git fails or prints more than `limit` bytes."""
+        return b"".join(self.stream(arguments, limit=limit))
+
+    def stream(self, arguments: list[str], *, limit: int) -> Iterator[bytes]:
+        """git's standard output in chunks as git writes them; RepositoryError (raised by the iterator) when
+        git fails or prints more than `limit` bytes. Stopping early ends git."""
         command = ["git", "-C", str(self.repo), *_PINNED_CONFIG, *arguments]
-        chunks: list[bytes] = []
         size = 0
         try:
             # stderr goes to a file, not a pipe, so a chatty git cannot block while we read stdout.
@@ -227,14 +503,17 @@ class _Git:
                 ) as process,
             ):
                 assert process.stdout is not None
-                while chunk := process.stdout.read(1 << 20):
-                    size += len(chunk)
-                    if size > limit:
-                        process.kill()
-                        raise RepositoryError(
-                            self.source, f"git {arguments[0]} output is larger than the {limit}-byte limit"
-                        )
-                    chunks.append(chunk)
+                try:
+                    while chunk := _read_some(process.stdout):
+                        size += len(chunk)
+                        if size > limit:
+                            raise RepositoryError(
+                                self.source, f"git {arguments[0]} output is larger than the {limit}-byte limit"
+                            )
+                        yield chunk
+                except BaseException:
+                    process.kill()  # an error, or the reader stopped early: git's output is not wanted
+                    raise
                 returncode = process.wait()
                 stderr.seek(0)
                 error_output = stderr.read()
@@ -244,7 +523,12 @@ class _Git:
             raise RepositoryError(self.source, f"cannot run git: {e.strerror or e}") from e
         if returncode != 0:
             raise RepositoryError(self.source, _git_reason(_decode(error_output), returncode))
-        return b"".join(chunks)
+
+
+def _read_some(stream: IO[bytes]) -> bytes:
+    # read1: what the pipe has now (up to 1 MiB), without waiting for a full buffer.
+    data: bytes = stream.read1(1 << 20)  # type: ignore[attr-defined]
+    return data
 
 
 def _git_reason(stderr: str, returncode: int) -> str:

@@ -1,6 +1,6 @@
 """`read_repository` on a real repository built with git: commits of base..head in order with their
-trailers, the three-dot diff exactly as `git diff base...head` prints it, branch names, and git's
-own reason, on one line, when something is wrong."""
+trailers, the three-dot diff's changes (and, on demand, its text exactly as `git diff base...head`
+prints it), branch names, and git's own reason, on one line, when something is wrong."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from aigate.errors import RepositoryError
-from aigate.models import Person, Trailer
-from aigate.sources.git_repo import RepositorySnapshot, read_repository
+from aigate.models import FileChange, Person, Trailer
+from aigate.sources.diff import parse_diff
+from aigate.sources.git_repo import AddedLine, read_repository
 
 CLAUDE = Person(name="Claude", email="noreply@anthropic.com")
 ALICE = Person(name="Alice Liddell", email="alice@example.com")
@@ -141,14 +142,32 @@ def test_commits_are_base_to_head_oldest_first(repo: Repo) -> None:
 
 def test_diff_text_is_the_three_dot_diff(repo: Repo) -> None:
     snapshot = read_repository(repo.path, "main", "claude/fix-auth")
+    diff_text = snapshot.patch()
 
-    assert snapshot.diff_text == repo.text("diff", "main...claude/fix-auth")
+    assert diff_text == repo.text("diff", "main...claude/fix-auth")
     # Three dots: the change main made after the branch point is not the PR's.
-    assert "README.md" not in snapshot.diff_text
-    assert "rename from src/session.py\nrename to src/sessions.py\n" in snapshot.diff_text
+    assert "README.md" not in diff_text
+    assert "rename from src/session.py\nrename to src/sessions.py\n" in diff_text
     # core.quotepath: a non-ASCII path arrives as git's octal escapes; non-UTF-8 content as U+FFFD.
-    assert 'diff --git "a/docs/caf\\303\\251.md" "b/docs/caf\\303\\251.md"\n' in snapshot.diff_text
-    assert "+caf\ufffd latin-1\n" in snapshot.diff_text
+    assert 'diff --git "a/docs/caf\\303\\251.md" "b/docs/caf\\303\\251.md"\n' in diff_text
+    assert "+caf\ufffd latin-1\n" in diff_text
+
+
+def test_files_are_the_three_dot_changes(repo: Repo) -> None:
+    snapshot = read_repository(repo.path, "main", "claude/fix-auth")
+    assert snapshot.files == (
+        FileChange(path="docs/café.md", status="added", added=1, new_mode="100644"),
+        FileChange(path="src/auth.py", status="modified", added=1, removed=1, old_mode="100644", new_mode="100644"),
+        FileChange(path="src/legacy.txt", status="added", added=1, new_mode="100644"),
+        FileChange(path="src/sessions.py", old_path="src/session.py", status="renamed"),
+    )
+    assert snapshot.files == parse_diff(snapshot.patch())
+    assert list(snapshot.added_lines()) == [
+        AddedLine("docs/café.md", 1, "Limits"),
+        AddedLine("src/auth.py", 2, "    return rotate(token)"),
+        AddedLine("src/legacy.txt", 1, "caf\ufffd latin-1"),
+    ]
+    assert list(snapshot.added_lines({"src/auth.py"})) == [AddedLine("src/auth.py", 2, "    return rotate(token)")]
 
 
 def test_branch_names(repo: Repo) -> None:
@@ -198,9 +217,11 @@ def test_revisions_that_are_not_branches_have_no_branch_name(repo: Repo, head: s
 
 def test_empty_range_has_no_commits_and_no_diff(repo: Repo) -> None:
     snapshot = read_repository(repo.path, "claude/fix-auth", "claude/fix-auth")
-    assert snapshot == RepositorySnapshot(
-        commits=(), diff_text="", head_branch="claude/fix-auth", base_branch="claude/fix-auth"
+    assert (snapshot.commits, snapshot.files, snapshot.head_branch, snapshot.base_branch) == (
+        (), (), "claude/fix-auth", "claude/fix-auth"
     )
+    assert snapshot.patch() == ""
+    assert list(snapshot.added_lines()) == []
 
 
 def test_user_and_repository_config_cannot_change_the_output(repo: Repo) -> None:
@@ -277,11 +298,18 @@ def test_a_range_is_not_one_revision(repo: Repo) -> None:
 
 
 def test_diff_larger_than_the_limit(repo: Repo) -> None:
-    size = len(repo.git("diff", "main...claude/fix-auth"))
-    assert read_repository(repo.path, "main", "claude/fix-auth", max_diff_bytes=size).diff_text
+    changes = repo.git("diff", "--raw", "--numstat", "-z", "--no-abbrev", "-M", "-C", "main...claude/fix-auth")
+    size = len(changes)
+    assert read_repository(repo.path, "main", "claude/fix-auth", max_diff_bytes=size).files
     assert error_of(repo.path, "main", "claude/fix-auth", max_diff_bytes=size - 1) == (
         f"--repo {repo.path}: git diff output is larger than the {size - 1}-byte limit"
     )
+    snapshot = read_repository(repo.path, "main", "claude/fix-auth")
+    patch_size = len(repo.git("diff", "main...claude/fix-auth"))
+    assert snapshot.patch(max_bytes=patch_size)
+    with pytest.raises(RepositoryError) as error:
+        snapshot.patch(max_bytes=patch_size - 1)
+    assert str(error.value) == f"--repo {repo.path}: git diff output is larger than the {patch_size - 1}-byte limit"
 
 
 def test_git_missing(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

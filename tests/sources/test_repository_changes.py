@@ -1,0 +1,114 @@
+"""`read_repository` reads the changed files from `git diff --raw --numstat -z`, not from the patch: for every
+case of test_diff (renames, copies, binaries, modes, symlinks, submodules, quoted and odd paths) it must give
+exactly what parse_diff gives from the patch git writes with the same options. The hunks it reads on demand
+(`added_lines`) must be the lines the head commit has at those line numbers, as many as numstat counts."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+from test_diff import CASES, Built, Repository
+
+from aigate.sources.diff import parse_diff
+from aigate.sources.git_repo import _DIFF_OPTIONS, read_repository
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Built]:
+    """Each case's repository (as test_diff builds it), built once for the tests that read it."""
+    cache: dict[str, Built] = {}
+
+    def build(case: str) -> Built:
+        if case not in cache:
+            repository = Repository(tmp_path_factory.mktemp("changes") / case)
+            base_tree, head_tree = CASES[case]
+            cache[case] = Built(repository, repository.commit(base_tree), repository.commit(head_tree))
+        return cache[case]
+
+    return build
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+
+
+def _patch(repository: Built) -> str:
+    # As the repository source runs it (its options), so the two readings see the same diff.
+    raw = repository.repository.git("diff", *_DIFF_OPTIONS, f"{repository.base}...{repository.head}")
+    return raw.decode("utf-8", errors="replace")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_files_are_what_parse_diff_reads_from_the_patch(built: Callable[[str], Built], case: str) -> None:
+    repository = built(case)
+    snapshot = read_repository(repository.repository.root, repository.base, repository.head)
+    assert snapshot.files == parse_diff(_patch(repository))
+    assert snapshot.patch() == _patch(repository)
+    assert len(snapshot.blob_ids) == len(snapshot.files)
+
+
+def _blob_lines(repository: Built, blob_id: str | None) -> list[bytes]:
+    assert blob_id is not None
+    return repository.repository.git("cat-file", "blob", blob_id).split(b"\n")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_added_lines_are_the_heads_lines(built: Callable[[str], Built], case: str) -> None:
+    repository = built(case)
+    snapshot = read_repository(repository.repository.root, repository.base, repository.head)
+    lines = list(snapshot.added_lines())
+    counted = Counter(line.path for line in lines)
+    for change in snapshot.files:
+        # numstat counts a type change with one binary side as binary: its text side's lines still come.
+        if not change.binary:
+            assert counted[change.path] == change.added, change
+    new_blobs = {change.path: new for change, (_, new) in zip(snapshot.files, snapshot.blob_ids, strict=True)}
+    for line in lines:
+        change = next(change for change in snapshot.files if change.path == line.path)
+        if change.new_mode == "160000":
+            continue  # a submodule's "Subproject commit" line: no file in this repository
+        head_line = _blob_lines(repository, new_blobs[line.path])[line.line - 1]
+        assert line.text == head_line.removesuffix(b"\r").decode("utf-8", "replace") or line.text.endswith("\r")
+
+
+def test_added_lines_of_some_paths_only(built: Callable[[str], Built]) -> None:
+    repository = built("renamed-paths-with-b")
+    snapshot = read_repository(repository.repository.root, repository.base, repository.head)
+    wanted = {"Part b/new b/name.txt", "x b/y.txt"}
+    (renamed,) = [change for change in snapshot.files if change.path == "Part b/new b/name.txt"]
+    assert (renamed.status, renamed.added) == ("renamed", 1)
+    lines = list(snapshot.added_lines(wanted))
+    assert {line.path for line in lines} == wanted
+    # Still a rename (its source is asked for too): only its changed lines are added, not all 21.
+    assert sum(line.path == renamed.path for line in lines) == renamed.added
+    assert list(snapshot.added_lines({"no/such/path"})) == []
+    assert snapshot.patch({"no/such/path"}) == ""
+
+
+def test_reading_stops_early_without_leaving_git_running(built: Callable[[str], Built]) -> None:
+    repository = built("everything")
+    snapshot = read_repository(repository.repository.root, repository.base, repository.head)
+    lines = snapshot.added_lines()
+    first = next(lines)
+    assert first.path
+    lines.close()  # the generator's cleanup kills and reaps git
+    assert _git_processes_in(str(repository.repository.root)) == []
+
+
+def _git_processes_in(root: str) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                arguments = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if arguments[:1] == [b"git"] and root.encode() in arguments:
+            found.append(pid)
+    return found
