@@ -115,10 +115,12 @@ def _bwrap_argv(
             argv += ["--symlink", target, link]
         elif os.path.isdir(link):
             argv += ["--ro-bind", link, link]
+    # The private /tmp first: a toolchain that lives under the host's /tmp (a CI checkout's
+    # virtualenv) is then bound on top of it instead of being hidden by it.
+    argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for path in host_paths:
         argv += ["--ro-bind", path, path]
-    argv += ["--ro-bind", str(_REAPER_SCRIPT), _REAPER_INSIDE]
-    argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", str(worktree), WORKSPACE,
+    argv += ["--ro-bind", str(_REAPER_SCRIPT), _REAPER_INSIDE, "--bind", str(worktree), WORKSPACE,
              "--chdir", WORKSPACE, "--clearenv"]
     # Bytecode caches would be written beside read-only libraries: each a refused write, all noise.
     for name, value in sorted({"HOME": "/tmp", **environment, "PYTHONDONTWRITEBYTECODE": "1"}.items()):

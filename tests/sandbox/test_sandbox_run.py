@@ -298,3 +298,14 @@ def test_cli_errors_are_one_line_exit_2(repo: Path, tmp_path: Path) -> None:
                                    capture_output=True, text=True).stdout)
     broken = run_cli("evaluate", "--diff", diff, "--sandbox", bad_report)
     assert broken.code == 2 and str(bad_report) in broken.stderr
+
+
+def test_toolchain_under_the_hosts_tmp_stays_visible(repo: Path, tmp_path: Path) -> None:
+    # A CI checkout under /tmp keeps its virtualenv there; the sandbox's private /tmp must not hide it.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    report = run_sandbox(repo, "HEAD", [str(python), "-c", "import sys; print(sys.prefix)"],
+                         environ={"PATH": f"{venv / 'bin'}:/usr/bin:/bin"})
+    assert report.exit_code == 0, report.output_tail
+    assert report.output_tail.strip() == str(venv)
