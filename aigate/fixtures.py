@@ -389,7 +389,7 @@ def record_fixture(
     if not fixture["pr"].get("author"):
         fixture["pr"].pop("author", None)
     fixture["commits"] = data["commits"]
-    fixture["diff"] = snapshot.diff_text
+    fixture["diff"] = snapshot.patch()
     if data["findings"] or data["dependencies"]:
         fixture["scans"] = [
             {"report": {"findings": data["findings"], "dependencies": data["dependencies"]}, "format": "aigate"}
