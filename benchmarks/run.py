@@ -3,13 +3,16 @@
     python benchmarks/run.py            # 10 / 1,000 / 10,000 / 50,000 files, median of 5 runs
     python benchmarks/run.py --smoke    # 10 / 1,000 files, 2 runs (CI)
     python benchmarks/run.py --runs 9 --sizes 10,10000
+    python benchmarks/run.py --repository-only --runs 7   # only the real-repository measurements
 
 Generated PRs (benchmarks/generate.py) have up to 1,000,000 changed lines and 10,000 findings. Each size
 measures normalisation (diff, scan), evaluation on the embedded engine (warm, in-process), the same
 evaluation on real OPA (OPA v1's Go engine through the opa-golib wheel, as tests/opa_reference.py gets
 it), and the CLI end to end as a subprocess with its peak memory. Then a typical 20-file PR evaluated
 warm, the CLI's start-up, batch mode with 1 and 2 workers, the diff's shape (hunk sizes) at 10,000 files
-(not with --smoke), and growth between sizes.
+(not with --smoke), and growth between sizes. Last, the same 10,000-file PR (1,000 with --smoke) as a real
+git repository (generate.generate_repository): `aigate evaluate --repo` and `aigate evaluate --input` (the
+document `aigate input` wrote) end to end, beside `git diff --raw --numstat -z` alone.
 
 Timings are reported, never judged: targets are printed beside them. The run fails (exit 1) when any
 evaluation errors or decides wrongly (the generated blocked paths must be reported, and so on), or when
@@ -38,7 +41,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.append(str(REPO))  # aigate as installed, else from this checkout
 
-from generate import CONFIG, Expected, GeneratedPr, generate_pr  # noqa: E402
+from generate import BASE_BRANCH, CONFIG, HEAD_BRANCH, Expected, GeneratedPr, generate_pr, generate_repository  # noqa: E402
 
 from aigate.config import load_config  # noqa: E402
 from aigate.document import build_input_document  # noqa: E402
@@ -69,6 +72,20 @@ class SizeResult:
     cli_s: float
     peak_rss_bytes: int
     problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RepositoryResult:
+    files: int
+    changed_lines: int
+    hunk_size: int
+    patch_bytes: int
+    document_bytes: int
+    git_s: float
+    git_cpu_s: float
+    repo_cli_s: float
+    input_cli_s: float
+    peak_rss_bytes: int
 
 
 def median_time(action: Callable[[], Any], runs: int, *, warmup: int = 0) -> float:
@@ -276,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", help="comma-separated file counts (default 10,1000,10000,50000)")
     parser.add_argument("--batch-prs", type=int, help="PRs for the batch measurement (default 200; smoke 20)")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    parser.add_argument(
+        "--repository-only", action="store_true", help="only the real-repository measurements (--repo, --input)"
+    )
     args = parser.parse_args(argv)
     runs = args.runs or (2 if args.smoke else 5)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(SMOKE_SIZES if args.smoke else FULL_SIZES)
@@ -299,6 +319,14 @@ def _run(work: Path, sizes: list[int], runs: int, batch_prs: int, args: argparse
     for warm_up in (["--help"], ["evaluate", "--config", str(config), "--pr", str(empty)]):
         run_cli(warm_up, cwd=work)  # caches the bytecode
     problems: list[str] = []
+    repository_files = 1_000 if args.smoke else 10_000
+    repositories = [
+        measure_repository(work, config, runs, problems, repository_files, hunk_size)
+        for hunk_size in ((10,) if args.smoke else (10, 100))
+    ]
+    if args.repository_only:
+        print("\n".join(repository_rows(repositories)))
+        return _report_problems(problems)
     results = []
     for files in sizes:
         pr = generate_pr(
@@ -337,7 +365,11 @@ def _run(work: Path, sizes: list[int], runs: int, batch_prs: int, args: argparse
     batch = measure_batch(work, batch_prs, config, problems)
     shapes = [] if args.smoke else measure_shapes(work, config, runs, problems)
 
-    print(report(results, typical_s, startup, batch, opa_missing, runs, baseline_rss, args, shapes))
+    print(report(results, typical_s, startup, batch, opa_missing, runs, baseline_rss, args, shapes, repositories))
+    return _report_problems(problems)
+
+
+def _report_problems(problems: list[str]) -> int:
     if problems:
         print("\n## Problems\n")
         for problem in problems:
@@ -372,6 +404,81 @@ def measure_shapes(
     return rows
 
 
+def measure_repository(
+    work: Path, config: Path, runs: int, problems: list[str], files: int, hunk_size: int
+) -> RepositoryResult:
+    """The generated PR as a real repository: `evaluate --repo`, then `evaluate --input` of the document
+    `aigate input` writes from the same sources, each as a whole process; and git's own diff alone."""
+    generated = generate_repository(
+        work / f"repo-{files}-{hunk_size}", files=files, changed_lines=min(files * LINES_PER_FILE, MAX_LINES),
+        findings=min(files, MAX_FINDINGS), hunk_size=hunk_size,
+    )  # fmt: skip
+    where = f"{files:,} files in a repository, hunks of {hunk_size}"
+    git = ["git", "-C", str(generated.repo), "diff", "-M", "-C", f"{BASE_BRANCH}...{HEAD_BRANCH}"]
+    patch_bytes = len(subprocess.run(git, capture_output=True, check=True).stdout)
+    git_times, git_cpu = [], []
+    for _ in range(runs):
+        before = os.times()
+        started = time.perf_counter()
+        subprocess.run([*git[:4], "--raw", "--numstat", "-z", "--no-abbrev", *git[4:]], capture_output=True, check=True)
+        git_times.append(time.perf_counter() - started)
+        after = os.times()
+        git_cpu.append(after.children_user + after.children_system - before.children_user - before.children_system)
+    repo_times, peak = [], 0
+    for _ in range(runs):
+        code, out, err, elapsed, rss = run_cli(
+            ["evaluate", "--config", str(config), *generated.cli_sources()], cwd=work
+        )
+        repo_times.append(elapsed)
+        peak = max(peak, rss)
+        if code != 1:
+            problems.append(f"{where} (--repo): exit {code}, expected 1 (blocked): {err.strip()[:200]}")
+            break
+        problems += check_decision(json.loads(out), generated.expected, f"{where} (--repo)")
+    document = generated.directory / "input.json"
+    code, _, err, _, _ = run_cli(["input", *generated.cli_sources(), "--output", str(document)], cwd=work)
+    if code != 0:
+        problems.append(f"{where} (aigate input): exit {code}: {err.strip()[:200]}")
+    input_times = []
+    for _ in range(runs):
+        code, out, err, elapsed, rss = run_cli(
+            ["evaluate", "--config", str(config), "--input", str(document)], cwd=work
+        )
+        input_times.append(elapsed)
+        peak = max(peak, rss)
+        if code != 1:
+            problems.append(f"{where} (--input): exit {code}, expected 1 (blocked): {err.strip()[:200]}")
+            break
+        problems += check_decision(json.loads(out), generated.expected, f"{where} (--input)")
+    result = RepositoryResult(
+        files=files, changed_lines=generated.expected.added + generated.expected.removed, hunk_size=hunk_size,
+        patch_bytes=patch_bytes, document_bytes=document.stat().st_size if document.exists() else 0,
+        git_s=statistics.median(git_times), git_cpu_s=statistics.median(git_cpu),
+        repo_cli_s=statistics.median(repo_times), input_cli_s=statistics.median(input_times), peak_rss_bytes=peak,
+    )  # fmt: skip
+    shutil.rmtree(generated.directory, ignore_errors=True)
+    return result
+
+
+def repository_rows(repositories: list[RepositoryResult]) -> list[str]:
+    lines = [
+        "",
+        "The same PR as a real git repository (`benchmarks/generate.py`'s `generate_repository`: `main` and "
+        f"`{HEAD_BRANCH}`, the hunks' files with 20 unchanged lines between hunks), each CLI run one process:",
+        "",
+        "| files | changed lines | changed lines per hunk | patch (not read) | `git diff --raw --numstat -z` alone "
+        "(CPU) | `evaluate --repo` | input document | `evaluate --input` | peak RSS |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.files:,} | {r.changed_lines:,} | {r.hunk_size} | {_mib(r.patch_bytes)} | {_ms(r.git_s)} "
+        f"({_ms(r.git_cpu_s)}) | {_ms(r.repo_cli_s)} | {_mib(r.document_bytes)} | {_ms(r.input_cli_s)} "
+        f"| {_mib(r.peak_rss_bytes)} |"
+        for r in repositories
+    ]
+    return lines
+
+
 def measure_batch(work: Path, prs: int, config: Path, problems: list[str]) -> dict[int, float]:
     """Wall time of `aigate evaluate --batch` over `prs` typical PRs, with 1 and 2 workers."""
     directory = work / "batch"
@@ -402,6 +509,7 @@ def report(
     baseline_rss: int,
     args: argparse.Namespace,
     shapes: list[tuple[int, int, int, float, float]],
+    repositories: list[RepositoryResult],
 ) -> str:
     command = "python benchmarks/run.py" + (" --smoke" if args.smoke else "")
     if args.runs:
@@ -447,6 +555,10 @@ def report(
         )
     if len(batch) == 2:
         lines.append(f"| batch speed-up, 2 workers over 1 | ×{batch[1] / batch[2]:.2f} | |")
+    for r in repositories:
+        shape = f"{r.files:,} files, {r.changed_lines:,} lines, hunks of {r.hunk_size}"
+        lines.append(f"| `aigate evaluate --repo`, {shape} | {_ms(r.repo_cli_s)} | < 800 ms |")
+        lines.append(f"| `aigate evaluate --input`, {shape} | {_ms(r.input_cli_s)} | < 600 ms |")
     if shapes:
         lines += [
             "",
@@ -457,6 +569,7 @@ def report(
         ]
         for hunk_size, hunks, size, parse_s, cli_s in shapes:
             lines.append(f"| {hunk_size} | {hunks:,} | {_mib(size)} | {_ms(parse_s)} | {_ms(cli_s)} |")
+    lines += repository_rows(repositories)
     growth = growth_rows(results)
     if growth:
         lines += [
