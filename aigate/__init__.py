@@ -12,40 +12,74 @@ input document, evaluate Rego policies on it, and return a structured decision:
         ...
 """
 
-from aigate.config import GateConfig, load_config
-from aigate.errors import (
-    AigateError,
-    CommitsError,
-    ConfigError,
-    DiffError,
-    EngineError,
-    EngineUnavailableError,
-    InputDocumentError,
-    InputError,
-    PolicyError,
-    PullRequestError,
-    RepositoryError,
-    ScanError,
-)
-from aigate.gate import Gate
-from aigate.models import (
-    AuditEvent,
-    Commit,
-    Decision,
-    Dependency,
-    Detection,
-    FileChange,
-    Finding,
-    InputDocument,
-    Person,
-    PrAuthor,
-    PullRequest,
-    Risk,
-    RiskFactor,
-    Signal,
-    Trailer,
-    Violation,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aigate.config import GateConfig, load_config
+    from aigate.errors import (
+        AigateError,
+        CommitsError,
+        ConfigError,
+        DiffError,
+        EngineError,
+        EngineUnavailableError,
+        InputDocumentError,
+        InputError,
+        PolicyError,
+        PullRequestError,
+        RepositoryError,
+        ScanError,
+    )
+    from aigate.gate import Gate
+    from aigate.models import (
+        AuditEvent,
+        Commit,
+        Decision,
+        Dependency,
+        Detection,
+        FileChange,
+        Finding,
+        InputDocument,
+        Person,
+        PrAuthor,
+        PullRequest,
+        Risk,
+        RiskFactor,
+        Signal,
+        Trailer,
+        Violation,
+    )
+
+# The public names are imported when first used, not with the package: `import aigate.X` stays cheap, so
+# the CLI can start git for --repo before pydantic, yaml and the engine are imported (~200 ms it overlaps).
+_HOMES = {
+    **dict.fromkeys(("GateConfig", "load_config"), "aigate.config"),
+    **dict.fromkeys(
+        (
+            "AigateError", "CommitsError", "ConfigError", "DiffError", "EngineError", "EngineUnavailableError",
+            "InputDocumentError", "InputError", "PolicyError", "PullRequestError", "RepositoryError", "ScanError",
+        ),
+        "aigate.errors",
+    ),
+    "Gate": "aigate.gate",
+    **dict.fromkeys(
+        (
+            "AuditEvent", "Commit", "Decision", "Dependency", "Detection", "FileChange", "Finding", "InputDocument",
+            "Person", "PrAuthor", "PullRequest", "Risk", "RiskFactor", "Signal", "Trailer", "Violation",
+        ),
+        "aigate.models",
+    ),
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'aigate' has no attribute {name!r}")
+    value = getattr(import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0"
 

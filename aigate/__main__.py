@@ -1,5 +1,5 @@
 import sys
 
-from aigate._cli import main
+from aigate._entry import main
 
 sys.exit(main())

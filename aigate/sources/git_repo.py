@@ -20,16 +20,17 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import IO, Any, NamedTuple
-
-from pydantic import TypeAdapter
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from aigate.errors import RepositoryError
-from aigate.models import Commit, FileChange, FileStatus, Person
 from aigate.sources._io import MAX_INPUT_BYTES
-from aigate.sources.commits import parse_trailers
 
-__all__ = ["MAX_DIFF_BYTES", "AddedLine", "RepositorySnapshot", "read_repository"]
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    from aigate.models import Commit, FileChange, FileStatus
+
+__all__ = ["MAX_DIFF_BYTES", "AddedLine", "RepositorySnapshot", "prefetch", "read_repository"]
 
 MAX_DIFF_BYTES = 200 << 20
 
@@ -146,14 +147,18 @@ def read_repository(
         # that does must never reach git as an option.
         if not revision or revision.startswith("-"):
             raise RepositoryError(git.source, f"{option} {revision!r} is not a revision")
-    base_id, head_id = _resolve(git, base, head)
-    # Both revisions are fixed to object ids once, so log and diff see the same snapshot. git computes the
-    # diff (the slow part) while the log and branch names are read.
-    diff_arguments = [
-        "diff", "--raw", "--numstat", "-z", "--no-abbrev", *_CHANGE_OPTIONS,
-        "--end-of-options", f"{base_id}...{head_id}", "--",
-    ]  # fmt: skip
-    with _Background(lambda: _read_changes(git.stream(diff_arguments, limit=max_diff_bytes), git.source)) as changes:
+    started = _PREFETCHED.pop((str(repo), base, head, max_diff_bytes), None)
+    if started is not None and started.succeeded():
+        (base_id, head_id), chunks = started.result()
+        changes = _Background(lambda: _read_changes(chunks, git.source))
+    else:
+        # Both revisions are fixed to object ids once, so log and diff see the same snapshot.
+        base_id, head_id = _resolve(git, base, head)
+        changes = _Background(
+            lambda: _read_changes(git.stream(_changes_arguments(base_id, head_id), limit=max_diff_bytes), git.source)
+        )
+    # git computes the diff (the slow part) while the log and branch names are read.
+    with changes:
         log = git.run(
             [
                 "log",
@@ -181,6 +186,34 @@ def read_repository(
     )
 
 
+def _changes_arguments(base_id: str, head_id: str) -> list[str]:
+    return [
+        "diff", "--raw", "--numstat", "-z", "--no-abbrev", *_CHANGE_OPTIONS,
+        "--end-of-options", f"{base_id}...{head_id}", "--",
+    ]  # fmt: skip
+
+
+# Diffs started by `prefetch`, each taken once by the read_repository call with the same arguments.
+_PREFETCHED: dict[tuple[str, str, str, int], _Background] = {}
+
+
+def prefetch(repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF_BYTES) -> None:
+    """Start git on the diff of `base...head` now, in the background; `read_repository` with the same
+    arguments takes its output. The CLI calls it before importing the rest of aigate, so git's ~0.2-1 s
+    overlaps Python's start-up. Any failure is left for read_repository to meet and report."""
+    if not base or not head or base.startswith("-") or head.startswith("-"):
+        return
+    git = _Git(repo)
+
+    def run() -> tuple[tuple[str, str], list[bytes]]:
+        base_id, head_id = _resolve(git, base, head)
+        return (base_id, head_id), list(git.stream(_changes_arguments(base_id, head_id), limit=max_diff_bytes))
+
+    background = _Background(run)
+    background.__enter__()
+    _PREFETCHED[(str(repo), base, head, max_diff_bytes)] = background
+
+
 class _Background:
     """Runs one function in a thread (git's output is read there while the caller does other work)."""
 
@@ -201,6 +234,10 @@ class _Background:
 
     def __exit__(self, *exc_info: object) -> None:
         self._thread.join()
+
+    def succeeded(self) -> bool:
+        self._thread.join()
+        return self._outcome is not None and self._outcome[0]
 
     def result(self) -> Any:
         self._thread.join()
@@ -325,6 +362,10 @@ def _unexpected(source: str, record: bytes) -> RepositoryError:
 
 @cache
 def _file_changes() -> TypeAdapter[list[FileChange]]:
+    from pydantic import TypeAdapter
+
+    from aigate.models import FileChange
+
     return TypeAdapter(list[FileChange])
 
 
@@ -410,6 +451,9 @@ def _resolve(git: _Git, base: str, head: str) -> tuple[str, str]:
 
 
 def _parse_log(source: str, output: str) -> tuple[Commit, ...]:
+    from aigate.models import Commit, Person
+    from aigate.sources.commits import parse_trailers
+
     fields = output.split("\0")
     # Every commit ends with a NUL, so a complete output splits into whole records plus one "".
     if fields[-1] != "" or (len(fields) - 1) % len(_LOG_FIELDS):

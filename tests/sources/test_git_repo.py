@@ -4,8 +4,10 @@ prints it), branch names, and git's own reason, on one line, when something is w
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -320,3 +322,34 @@ def test_git_missing(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         error_of(repo.path, "main", "claude/fix-auth")
         == f"--repo {repo.path}: git is not installed or not on PATH"
     )
+
+
+def test_prefetched_diff_is_taken_once_and_reads_the_same(repo: Repo) -> None:
+    from aigate.sources import git_repo
+
+    clean = read_repository(repo.path, "main", "claude/fix-auth")
+    git_repo.prefetch(repo.path, "main", "claude/fix-auth")
+    git_repo.prefetch(repo.path, "main", "HEAD~1")  # a guess nobody asks for: never used
+    assert read_repository(repo.path, "main", "claude/fix-auth") == clean
+    assert list(git_repo._PREFETCHED) == [(str(repo.path), "main", "HEAD~1", git_repo.MAX_DIFF_BYTES)]
+    git_repo._PREFETCHED.clear()
+
+
+def test_prefetch_that_failed_leaves_the_error_to_read_repository(repo: Repo) -> None:
+    from aigate.sources import git_repo
+
+    git_repo.prefetch(repo.path, "main", "nope")
+    assert error_of(repo.path, "main", "nope") == f"--repo {repo.path}: bad revision 'nope'"
+    assert git_repo._PREFETCHED == {}
+
+
+def test_cli_reads_the_repository_as_the_library_does(repo: Repo) -> None:
+    from aigate.document import build_input_document
+
+    result = subprocess.run(
+        [sys.executable, "-m", "aigate", "input", "--repo", str(repo.path), "--base", "main", "--head=claude/fix-auth"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = build_input_document(repo=repo.path, base="main", head="claude/fix-auth")
+    assert json.loads(result.stdout) == document.model_dump(mode="json")
