@@ -16,9 +16,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aigate.audit.events import AuditEvent
     from aigate.config import GateConfig, load_config
     from aigate.errors import (
         AigateError,
+        AuditError,
         CommitsError,
         ConfigError,
         DiffError,
@@ -33,13 +35,13 @@ if TYPE_CHECKING:
     )
     from aigate.gate import Gate
     from aigate.models import (
-        AuditEvent,
         Commit,
         Decision,
         Dependency,
         Detection,
         FileChange,
         Finding,
+        Generation,
         InputDocument,
         Person,
         PrAuthor,
@@ -57,15 +59,17 @@ _HOMES = {
     **dict.fromkeys(("GateConfig", "load_config"), "aigate.config"),
     **dict.fromkeys(
         (
-            "AigateError", "CommitsError", "ConfigError", "DiffError", "EngineError", "EngineUnavailableError",
-            "InputDocumentError", "InputError", "PolicyError", "PullRequestError", "RepositoryError", "ScanError",
+            "AigateError", "AuditError", "CommitsError", "ConfigError", "DiffError", "EngineError",
+            "EngineUnavailableError", "InputDocumentError", "InputError", "PolicyError", "PullRequestError",
+            "RepositoryError", "ScanError",
         ),
         "aigate.errors",
     ),
     "Gate": "aigate.gate",
+    "AuditEvent": "aigate.audit.events",
     **dict.fromkeys(
         (
-            "AuditEvent", "Commit", "Decision", "Dependency", "Detection", "FileChange", "Finding", "InputDocument",
+            "Commit", "Decision", "Dependency", "Detection", "FileChange", "Finding", "Generation", "InputDocument",
             "Person", "PrAuthor", "PullRequest", "Risk", "RiskFactor", "Signal", "Trailer", "Violation",
         ),
         "aigate.models",
@@ -85,6 +89,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AigateError",
+    "AuditError",
     "AuditEvent",
     "Commit",
     "CommitsError",
@@ -99,6 +104,7 @@ __all__ = [
     "Finding",
     "Gate",
     "GateConfig",
+    "Generation",
     "InputDocument",
     "InputDocumentError",
     "InputError",

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from aigate._cli_audit import add_audit_commands
 from aigate._cli_bundle import add_bundle_commands
 from aigate._cli_sandbox import add_sandbox_commands
 from aigate._cli_test import add_test_commands
@@ -44,6 +45,8 @@ def _add_sources(parser: argparse.ArgumentParser) -> None:
         "--sandbox", type=Path, metavar="REPORT", help="the report of `aigate sandbox run` for the PR's head"
     )
     sources.add_argument("--input", type=Path, help="a ready input document (JSON); excludes the other sources")
+    sources.add_argument("--generation", type=Path,
+                         help="how the change was generated: JSON {agent, model, tools, session_links}")
     parser.add_argument(
         "--config", type=Path, help="path to .ai-code-gate.yml (default: ./.ai-code-gate.yml if present)"
     )
@@ -71,6 +74,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="an OPA server to evaluate on (or AIGATE_OPA_URL); repeat it, or separate URLs by commas, for a fleet "
         "that requests are spread across with failover; token: AIGATE_OPA_TOKEN",
     )
+    evaluate.add_argument("--correlation-id", help="audit: ties this run to the PR's events (default: from the PR)")
+    evaluate.add_argument("--prompt-file", type=Path, help="audit: the agent's prompt (stored as a SHA-256 by default)")
     evaluate.set_defaults(handler=_evaluate)
 
     show_input = commands.add_parser("input", help="print the normalised input document as JSON")
@@ -80,6 +85,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_test_commands(commands)
     add_bundle_commands(commands)
     add_sandbox_commands(commands)
+    add_audit_commands(commands)
     return parser
 
 
@@ -92,7 +98,7 @@ def _config_path(args: argparse.Namespace) -> Path | None:
 
 def _document(gate: Gate, args: argparse.Namespace) -> InputDocument:
     if args.input is not None:
-        if any([args.pr, args.commits, args.diff, args.repo, args.scan, args.sandbox]):
+        if any([args.pr, args.commits, args.diff, args.repo, args.scan, args.sandbox, args.generation]):
             raise AigateError("--input takes a ready input document; do not combine it with other sources")
         from aigate.document import load_input_document
 
@@ -101,7 +107,7 @@ def _document(gate: Gate, args: argparse.Namespace) -> InputDocument:
         raise AigateError("--base and --head need --repo")
     return gate.input_document(
         pr=args.pr, commits=args.commits, diff=args.diff, repo=args.repo, base=args.base, head=args.head,
-        scans=args.scan, sandbox=args.sandbox,
+        scans=args.scan, sandbox=args.sandbox, generation=args.generation,
     )
 
 
@@ -134,8 +140,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         for problem in report.errors:
             print(f"aigate: error: {problem}", file=sys.stderr)
         return EXIT_ERROR if report.errors else EXIT_OK
+    prompt = None
+    if args.prompt_file is not None:
+        from aigate.errors import InputError
+        from aigate.sources._io import read_text
+
+        prompt = read_text(args.prompt_file, InputError)
     with Gate.from_config(_config_path(args), engine=args.engine, opa_url=_opa_urls(args)) as gate:
-        decision = gate.evaluate(_document(gate, args))
+        decision = gate.evaluate(_document(gate, args), correlation_id=args.correlation_id, prompt=prompt)
     _write(renderer.render(decision), args.output)
     return EXIT_BLOCKED if decision.blocked else EXIT_OK
 
@@ -143,7 +155,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _input(args: argparse.Namespace) -> int:
     with Gate.from_config(_config_path(args)) as gate:
         document = _document(gate, args)
-    _write(json.dumps(document.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n", args.output)
+    from aigate.document import document_data
+
+    _write(json.dumps(document_data(document), indent=2, ensure_ascii=False) + "\n", args.output)
     return EXIT_OK
 
 

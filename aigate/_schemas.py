@@ -9,26 +9,29 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
-from aigate.models import AuditEvent, Decision, InputDocument
+from aigate.audit.events import AUDIT_EVENT
+from aigate.models import Decision, InputDocument
 from aigate.sandbox.report import SandboxReport
 
 __all__ = ["GENERATED_SCHEMAS", "schema_text"]
 
-GENERATED_SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
+GENERATED_SCHEMAS: dict[str, tuple[type[BaseModel] | TypeAdapter[Any], str]] = {
     "input.schema.json": (InputDocument, "aigate input document (the policies' `input`)"),
     "decision.schema.json": (Decision, "aigate decision"),
-    "audit_event.schema.json": (AuditEvent, "aigate audit event"),
+    # Any of the event types (generation, diff, detection, policy, scan, risk, decision, review, merge).
+    "audit_event.schema.json": (AUDIT_EVENT, "aigate audit event"),
     "sandbox_report.schema.json": (SandboxReport, "aigate sandbox report (`aigate sandbox run --report`)"),
 }
 
 
 def schema_text(name: str) -> str:
     model, title = GENERATED_SCHEMAS[name]
-    generated = model.model_json_schema(mode="serialization" if model is not InputDocument else "validation")
+    mode: Literal["validation", "serialization"] = "serialization" if model is not InputDocument else "validation"
+    generated = model.json_schema(mode=mode) if isinstance(model, TypeAdapter) else model.model_json_schema(mode=mode)
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://aigate.dev/schemas/{name}",

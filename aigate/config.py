@@ -123,8 +123,21 @@ def config_from_mapping(
         for key, value in _TIER_DEFAULTS.items():
             tier.setdefault(key, value)
     _validate(settings, source, None)
+    _check_redact_pointers(settings, source, _root)
     data = _compile(settings, source, _root)
     return GateConfig(settings=settings, data=data, source=source, base_dir=base_dir or Path.cwd())
+
+
+def _check_redact_pointers(settings: Mapping[str, Any], source: str, root: yaml.Node | None) -> None:
+    """A redaction pointer that names no input field would silently redact nothing: refuse it."""
+    from aigate.redaction import unknown_pointer_problem
+
+    schema = _resources.load_schema("input.schema.json")
+    for index, pointer in enumerate(settings["audit"]["redact"]):
+        problem = unknown_pointer_problem(pointer, schema)
+        if problem is not None:
+            where: list[str | int] = ["audit", "redact", index]
+            raise ConfigError(f"{source}: {_where(root, where)}{_dotted(where)}: {pointer!r}: {problem}")
 
 
 def _parse_yaml(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | None]:

@@ -12,16 +12,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from aigate.errors import DiffError, InputDocumentError
-from aigate.models import Commit, Dependency, FileChange, Finding, InputDocument, PullRequest
+from aigate.models import Commit, Dependency, FileChange, Finding, Generation, InputDocument, PullRequest
 from aigate.sandbox.report import SandboxReport
-from aigate.sources._io import read_text
+from aigate.sources._io import first_validation_problem, read_json, read_text
 from aigate.sources.commits import load_commits, load_commits_file
 from aigate.sources.diff import parse_diff
 from aigate.sources.pull_request import load_pull_request, load_pull_request_file
 from aigate.sources.sandbox_report import load_sandbox_report
 from aigate.sources.scans import load_scan_file
 
-__all__ = ["build_input_document", "canonical_json", "host_head_branch", "input_digest", "load_input_document"]
+__all__ = [
+    "build_input_document", "canonical_json", "document_data", "host_head_branch", "input_digest",
+    "load_input_document",
+]
 
 PrSource = PullRequest | Mapping[str, Any] | Path
 CommitsSource = Sequence[Commit] | Sequence[Mapping[str, Any]] | Path
@@ -41,6 +44,7 @@ def build_input_document(
     findings: Iterable[Finding] = (),
     dependencies: Iterable[Dependency] = (),
     sandbox: SandboxSource | None = None,
+    generation: Generation | Mapping[str, Any] | Path | None = None,
 ) -> InputDocument:
     """Normalise every given source into one input document.
 
@@ -48,6 +52,7 @@ def build_input_document(
     explicit `commits`/`diff` take precedence over it, and `pr` metadata over its branch names.
     Paths are read as files; mappings, sequences and strings are taken as already loaded.
     `sandbox` is the report of `aigate sandbox run` for the PR's head.
+    `generation` (agent, model, tools, session links) is what the host knows of how the change was made.
     """
     pull_request = _pull_request(pr)
     commit_list: tuple[Commit, ...] = ()
@@ -83,7 +88,23 @@ def build_input_document(
         findings=tuple(all_findings),
         dependencies=tuple(all_dependencies),
         sandbox=None if sandbox is None else load_sandbox_report(sandbox),
+        generation=_generation(generation),
     )
+
+
+def _generation(generation: Generation | Mapping[str, Any] | Path | None) -> Generation | None:
+    if generation is None or isinstance(generation, Generation):
+        return generation
+    source = "generation"
+    if isinstance(generation, Path):
+        source = str(generation)
+        generation = read_json(generation, InputDocumentError)
+    if not isinstance(generation, Mapping):
+        raise InputDocumentError(source, f"expected a JSON object, got {type(generation).__name__}")
+    try:
+        return Generation.model_validate(generation)
+    except ValidationError as e:
+        raise InputDocumentError(source, first_validation_problem(e)) from e
 
 
 def load_input_document(data: Mapping[str, Any] | Path, *, source: str | None = None) -> InputDocument:
@@ -132,8 +153,17 @@ def host_head_branch() -> str:
 
 
 def canonical_json(document: InputDocument) -> str:
-    """Compact JSON in model field order: the same document always gives the same text (and digest)."""
+    """Compact JSON in model field order: the same document always gives the same text (and digest).
+
+    An absent `generation` is left out, so documents without one keep the digest they always had."""
+    if document.generation is None:
+        return document.model_dump_json(exclude={"generation"})
     return document.model_dump_json()
+
+
+def document_data(document: InputDocument) -> dict[str, Any]:
+    """The document as JSON-ready data, an absent `generation` left out (as in `canonical_json`)."""
+    return document.model_dump(mode="json", exclude={"generation"} if document.generation is None else None)
 
 
 def input_digest(canonical: str) -> str:

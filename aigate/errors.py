@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "AigateError",
+    "AuditError",
     "CommitsError",
     "ConfigError",
     "DiffError",
@@ -90,3 +91,7 @@ class EngineUnavailableError(EngineError):
 
 class SandboxError(AigateError):
     """The sandbox could not run the command: bubblewrap or strace missing, namespaces refused, no such command."""
+
+
+class AuditError(AigateError):
+    """An audit sink could not record an event (the evaluation fails closed), or an audit store could not be read."""

@@ -7,10 +7,9 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -19,6 +18,7 @@ from aigate.config import GateConfig, load_config
 from aigate.document import (
     build_input_document,
     canonical_json,
+    document_data,
     input_digest,
     load_input_document,
 )
@@ -26,9 +26,11 @@ from aigate.engines.connection import OpaConnection, parse_urls
 from aigate.engines.interface import DECISION_PATH, Engine, PolicySet, load_policy_set
 from aigate.engines.select import EngineKind, create_engine
 from aigate.errors import ConfigError, PolicyError
-from aigate.models import AuditEvent, AuditPullRequest, AuditViolation, Decision, InputDocument
-from aigate.redaction import redact
+from aigate.models import Decision, InputDocument
 from aigate.sources._io import first_validation_problem
+
+if TYPE_CHECKING:
+    from aigate.audit import AuditEvent, AuditTrail
 
 __all__ = ["Gate"]
 
@@ -66,6 +68,16 @@ class Gate:
         if engine is None or isinstance(engine, str):
             engine = self._create_engine(engine, opa_url, connection)
         self.engine = engine
+        self._audit_trail: AuditTrail | None = None
+
+    @property
+    def audit(self) -> AuditTrail:
+        """The audit trail of this gate's config: record reviews and merges on it (`record_review`, `record_merge`)."""
+        if self._audit_trail is None:
+            from aigate.audit import AuditTrail  # sinks and their drivers: only when auditing
+
+            self._audit_trail = AuditTrail.from_config(self.config)
+        return self._audit_trail
 
     def _create_engine(
         self, kind: EngineKind | None, opa_url: str | Sequence[str] | None, connection: OpaConnection | None
@@ -88,9 +100,17 @@ class Gate:
     def evaluate(
         self,
         document: InputDocument | Mapping[str, Any] | Path | None = None,
+        *,
+        correlation_id: str | None = None,
+        prompt: str | None = None,
         **sources: Any,
     ) -> Decision:
-        """Decide on one PR: give a ready input document, or the sources `input_document` takes."""
+        """Decide on one PR: give a ready input document, or the sources `input_document` takes.
+
+        With `audit.enabled`, the evaluation's audit events go to every configured sink before the decision
+        is returned; a sink that fails raises `AuditError` (no decision without its record).
+        `correlation_id` overrides the one derived from the PR; `prompt` (the agent's prompt) reaches only
+        the audit trail, as a SHA-256 unless `audit.store_prompts` is true."""
         started = time.perf_counter()
         if document is None:
             document = self.input_document(**sources)
@@ -105,7 +125,8 @@ class Gate:
         decision = self._decision(raw, input_digest(canonical))
         audit = self.config.settings["audit"]
         if audit["enabled"]:
-            self.write_audit_event(self.audit_event(decision, document, time.perf_counter() - started))
+            self.audit.record_evaluation(decision, document, duration_s=time.perf_counter() - started,
+                                         correlation_id=correlation_id, prompt=prompt)
         if audit["decision_log"] is not None:
             metrics = {"timer_rego_query_eval_ns": eval_ns,
                        "timer_aigate_evaluate_ns": int((time.perf_counter() - started) * 1e9)}
@@ -120,7 +141,7 @@ class Gate:
         return decision_log_record(
             decision_id=decision.decision_id,
             path=DECISION_PATH,
-            input_document=document.model_dump(mode="json"),
+            input_document=document_data(document),
             result=decision.model_dump(mode="json"),
             bundles={"aigate": decision.policy_revision},
             metrics=metrics,
@@ -164,45 +185,11 @@ class Gate:
         except ValidationError as e:
             raise PolicyError(f"data.aigate.decision is not a valid decision: {first_validation_problem(e)}") from e
 
-    def audit_event(self, decision: Decision, document: InputDocument, duration_s: float = 0.0) -> AuditEvent:
-        """The structured audit record of a decision, redacted as the `audit` config says."""
-        audit = self.config.settings["audit"]
-        pr = document.pr
-        full_input = None
-        if audit["input"] == "full":
-            full_input, _ = redact(document.model_dump(mode="json"), audit["redact"])
-        return AuditEvent(
-            timestamp=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            decision_id=decision.decision_id,
-            outcome=decision.outcome,
-            is_ai=decision.is_ai,
-            signal_kinds=tuple(sorted({signal.kind for signal in decision.detection.signals})),
-            violations=tuple(
-                AuditViolation(rule=v.rule, layer=v.layer, severity=v.severity, path=v.path, blocking=v.blocking)
-                for v in decision.violations
-            ),
-            risk_score=decision.risk.score if decision.risk else None,
-            risk_tier=decision.risk.tier if decision.risk else None,
-            pr=AuditPullRequest(
-                number=pr.number,
-                url=pr.url,
-                author=pr.author.login,
-                head_branch=pr.head_branch,
-                base_branch=pr.base_branch,
-            ),
-            engine=decision.engine,
-            policy_revision=decision.policy_revision,
-            config_digest=decision.config_digest,
-            input_digest=decision.input_digest if audit["input"] != "none" else "",
-            input=full_input,
-            duration_ms=round(duration_s * 1000, 3),
-        )
-
-    def write_audit_event(self, event: AuditEvent) -> None:
-        """Append the event to the configured JSON Lines file. A failure to audit is an error."""
-        path = self.config.settings["audit"]["path"]
-        if path is not None:
-            self._append_jsonl(path, event.model_dump_json())
+    def audit_events(self, decision: Decision, document: InputDocument, duration_s: float = 0.0, *,
+                     correlation_id: str | None = None, prompt: str | None = None) -> list[AuditEvent]:
+        """The typed audit events of a decision (not yet chained or stored), redacted as the `audit` config says."""
+        return self.audit.evaluation_events(decision, document, duration_s=duration_s,
+                                            correlation_id=correlation_id, prompt=prompt)
 
     def _append_jsonl(self, path: str, line: str) -> None:
         target = self.config.resolve(path)
@@ -213,6 +200,8 @@ class Gate:
             raise ConfigError(f"audit: {target}: cannot append: {e.strerror or e}") from e
 
     def close(self) -> None:
+        if self._audit_trail is not None:
+            self._audit_trail.close()
         self.engine.close()
 
     def __enter__(self) -> Gate:

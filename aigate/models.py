@@ -7,16 +7,13 @@ are checked against these models in the tests.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aigate.sandbox.report import SandboxReport
 
 __all__ = [
-    "AuditEvent",
-    "AuditPullRequest",
-    "AuditViolation",
     "Commit",
     "Decision",
     "Dependency",
@@ -24,6 +21,7 @@ __all__ = [
     "FileChange",
     "FileStatus",
     "Finding",
+    "Generation",
     "InputDocument",
     "Mode",
     "Outcome",
@@ -134,6 +132,18 @@ class Dependency(_Input):
     change: Literal["added", "removed", "updated"] = "added"
 
 
+class Generation(_Input):
+    """How the change was generated, as the host knows it. Optional: the audit trail's `generation`
+    event adds what trailers, markers and the PR say. (A prompt is not part of the input: it is given
+    to `Gate.evaluate(prompt=…)` and reaches only the audit trail, hashed unless configured otherwise.)"""
+
+    agent: str | None = None
+    model: str | None = None
+    tools: tuple[str, ...] = ()
+    # Links the agent left to its session (e.g. `Claude-Session: https://claude.ai/code/session_…`).
+    session_links: tuple[str, ...] = ()
+
+
 class InputDocument(_Input):
     """Everything the policies see, as `input`."""
 
@@ -148,6 +158,9 @@ class InputDocument(_Input):
     # Filled by aigate (a given value is replaced): the Unicode NFKC form of each PR and commit text
     # that NFKC changes, so that the policies compare "ｃｌａｕｄｅ/x" as "claude/x" (Rego has no NFKC).
     nfkc: dict[str, str] = Field(default_factory=dict)
+    # Optional: absent (None) unless the host gives it; left out of the canonical form when absent, so
+    # documents without one keep their digest.
+    generation: Generation | None = None
 
     @model_validator(mode="after")
     def _nfkc_forms(self) -> InputDocument:
@@ -238,42 +251,3 @@ class Decision(_Output):
     @property
     def blocked(self) -> bool:
         return self.outcome == "block"
-
-
-class AuditViolation(_Output):
-    rule: str
-    layer: str
-    severity: Severity
-    path: str | None = None
-    blocking: bool
-
-
-class AuditPullRequest(_Output):
-    number: int | None = None
-    url: str = ""
-    author: str = ""
-    head_branch: str = ""
-    base_branch: str = ""
-
-
-class AuditEvent(_Output):
-    """One structured audit record per decision, for a SIEM or an append-only log."""
-
-    event: Literal["aigate.decision"] = "aigate.decision"
-    schema_version: Literal["1"] = "1"
-    timestamp: str
-    decision_id: str
-    outcome: Outcome
-    is_ai: bool
-    signal_kinds: tuple[str, ...] = ()
-    violations: tuple[AuditViolation, ...] = ()
-    risk_score: int | None = None
-    risk_tier: str | None = None
-    pr: AuditPullRequest
-    engine: str
-    policy_revision: str
-    config_digest: str
-    input_digest: str
-    # The input document after redaction, when the audit config asks for it ("input: full").
-    input: dict[str, Any] | None = None
-    duration_ms: float

@@ -304,9 +304,11 @@ def test_audit_event_written(tmp_path: Path) -> None:
     )
     gate = Gate(config)
     decision = gate.evaluate(_doc(files=[("docs/a.md", 1)], body="secret plan"))
-    [line] = (tmp_path / "audit.jsonl").read_text().splitlines()
-    event = json.loads(line)
-    assert event["decision_id"] == decision.decision_id
+    events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [e["type"] for e in events] == ["generation", "diff", "detection", "policy", "scan", "risk", "decision"]
+    assert {e["decision_id"] for e in events} == {decision.decision_id}
+    [event] = [e for e in events if e["type"] == "decision"]
     assert event["outcome"] == "allow"
-    assert event["input"]["pr"]["body"] == "**REDACTED**"
-    assert event["input"]["files"][0]["path"] == "docs/a.md"
+    assert event["payload"]["decision"] == json.loads(decision.model_dump_json())
+    assert event["payload"]["input"]["pr"]["body"] == "**REDACTED**"
+    assert event["payload"]["input"]["files"][0]["path"] == "docs/a.md"

@@ -31,8 +31,8 @@ def test_decision_and_audit_event_validate() -> None:
     )
     decision = gate.evaluate(document)
     jsonschema.validate(json.loads(decision.model_dump_json()), _resources.load_schema("decision.schema.json"))
-    event = gate.audit_event(decision, document)
-    jsonschema.validate(json.loads(event.model_dump_json()), _resources.load_schema("audit_event.schema.json"))
+    for event in gate.audit_events(decision, document):
+        jsonschema.validate(json.loads(event.model_dump_json()), _resources.load_schema("audit_event.schema.json"))
 
 
 def test_input_schema_rejects_what_the_model_rejects() -> None:

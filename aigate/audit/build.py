@@ -1,0 +1,326 @@
+"""From one evaluation (input document + decision) to its audit events, redacted.
+
+Redaction covers the redacted fields themselves and every value derived from them: violation
+messages and paths, signal values, risk factor details, the events' `pr` block and correlation id,
+and the trailers of a redacted commit message. The document is redacted first and the input-side
+payloads are built from the redacted copy; output-side strings (from the policies) are scrubbed of
+every redacted value (`Scrubber`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from aigate.audit.events import (
+    AuditEvent,
+    AuditFile,
+    AuditFinding,
+    AuditPullRequest,
+    DecisionEvent,
+    DecisionPayload,
+    DetectionEvent,
+    DetectionPayload,
+    DiffEvent,
+    DiffPayload,
+    GenerationEvent,
+    PolicyEvent,
+    PolicyPayload,
+    RiskEvent,
+    RiskPayload,
+    ScanEvent,
+    ScanPayload,
+    utc_timestamp,
+)
+from aigate.audit.generation import infer_generation
+from aigate.audit.settings import AuditSettings
+from aigate.models import Decision, InputDocument, Signal, Violation
+from aigate.redaction import REDACTED, redact
+
+__all__ = ["Scrubber", "correlation_id_for", "evaluation_events", "prompt_hash"]
+
+# Redacted strings shorter than this are masked where they stand, not inside other text: masking
+# every "a" or "1" inside messages would make them unreadable without hiding anything.
+_MIN_SCRUB_LENGTH = 3
+# Where a PR URL says which repository it belongs to (GitHub, GitLab, Gitea/Forgejo, Bitbucket).
+_PR_URL_PATH = re.compile(r"^(?P<repo>/.+?)(?:/-)?/(?:pull|pulls|merge_requests|pull-requests)/\d+/?$")
+_COMMIT_MESSAGE = re.compile(r"^/commits/([^/]+)/message$")
+
+
+def prompt_hash(prompt: str) -> str:
+    return "sha256:" + hashlib.sha256(prompt.encode("utf-8")).hexdigest()
+
+
+class Scrubber:
+    """The input document redacted, and what it takes to keep its redacted values out of derived text."""
+
+    def __init__(self, document: InputDocument, pointers: Iterable[str]) -> None:
+        original = document.model_dump(mode="json", exclude={"generation"} if document.generation is None else None)
+        # A trailer is a piece of its commit message: redacting the message redacts its trailers.
+        pointers = list(pointers)
+        implied = [f"/commits/{m.group(1)}/trailers" for p in pointers if (m := _COMMIT_MESSAGE.match(p))]
+        # A secret finding's message may hold the secret itself: never stored, whatever the config says.
+        implied += [f"/findings/{i}/message" for i, f in enumerate(document.findings) if f.category == "secret"]
+        redacted, masked = redact(original, [*pointers, *implied])
+        self.original = original
+        self.redacted: dict[str, Any] = redacted
+        self.masked = frozenset(masked)
+        values: set[str] = set()
+        for pointer in masked:
+            values.update(_strings(_resolve(original, pointer)))
+        self._secrets = sorted((v for v in values if v), key=len, reverse=True)
+        self._long = [v for v in self._secrets if len(v) >= _MIN_SCRUB_LENGTH]
+        # `nfkc` maps input texts to their NFKC forms: an entry of a redacted text is a copy of it.
+        forms = self.redacted.get("nfkc")
+        if isinstance(forms, dict) and self._secrets:
+            self.redacted["nfkc"] = {text: form for text, form in forms.items()
+                                     if self.value(text) == text and self.value(form) == form}
+        self._visible: frozenset[str] | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self._secrets)
+
+    def is_masked(self, pointer: str) -> bool:
+        return any(pointer == m or pointer.startswith(m + "/") for m in self.masked)
+
+    def text(self, value: str) -> str:
+        """Free text (a violation message, a factor's detail) with every redacted value masked inside it."""
+        if not self._secrets:
+            return value
+        if value in self._secrets:
+            return REDACTED
+        for secret in self._long:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+
+    def value(self, value: str) -> str:
+        """A value taken from the input (a signal's value, a violation's path): masked when it is, or is part of,
+        a redacted value and is not visible anywhere in the redacted input."""
+        if not self._secrets or not value:
+            return value
+        if any(value in secret for secret in self._secrets) and value not in self._visible_strings():
+            return REDACTED
+        return self.text(value)
+
+    def _visible_strings(self) -> frozenset[str]:
+        if self._visible is None:
+            self._visible = frozenset(_strings(self.redacted))
+        return self._visible
+
+
+def _resolve(document: Any, pointer: str) -> Any:
+    node = document
+    for raw in pointer.split("/")[1:]:
+        segment = raw.replace("~1", "/").replace("~0", "~")
+        node = node[int(segment)] if isinstance(node, list) else node[segment]
+    return node
+
+
+def _strings(node: Any) -> Iterable[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, bool) or node is None:
+        return
+    elif isinstance(node, int | float):
+        yield str(node)
+    elif isinstance(node, dict):
+        for item in node.values():
+            yield from _strings(item)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
+
+
+def correlation_id_for(document: InputDocument, scrubber: Scrubber | None = None) -> str:
+    """Repository + PR number, else `pr#N`, else the head branch (a local run). Hashed when a part is redacted."""
+    pr = document.pr
+    used: list[str] = []
+    repository = ""
+    if pr.url:
+        parts = urlsplit(pr.url)
+        match = _PR_URL_PATH.match(parts.path)
+        if parts.netloc and match:
+            repository = f"{parts.netloc.lower()}{match.group('repo')}"
+            used.append("/pr/url")
+    if pr.number is not None:
+        used.append("/pr/number")
+        correlation = f"{repository}#{pr.number}" if repository else f"pr#{pr.number}"
+    elif pr.head_branch:
+        used = ["/pr/head_branch"]
+        correlation = f"branch:{pr.head_branch}"
+    else:
+        return "unknown"
+    if scrubber is not None and any(scrubber.is_masked(pointer) for pointer in used):
+        return "sha256:" + hashlib.sha256(correlation.encode("utf-8")).hexdigest()
+    return correlation
+
+
+def _scrub_signal(signal: Signal, scrubber: Scrubber) -> Signal:
+    return signal.model_copy(update={"value": scrubber.value(signal.value)})
+
+
+def _scrub_violation(violation: Violation, scrubber: Scrubber) -> Violation:
+    return violation.model_copy(update={
+        "message": scrubber.text(violation.message),
+        "path": None if violation.path is None else scrubber.value(violation.path),
+    })
+
+
+def scrub_decision(decision: Decision, scrubber: Scrubber) -> Decision:
+    if not scrubber.active:
+        return decision
+    detection = decision.detection.model_copy(
+        update={"signals": tuple(_scrub_signal(s, scrubber) for s in decision.detection.signals)}
+    )
+    risk = decision.risk
+    if risk is not None:
+        risk = risk.model_copy(update={"factors": tuple(
+            f.model_copy(update={"detail": scrubber.text(f.detail)}) for f in risk.factors
+        )})
+    return decision.model_copy(update={
+        "detection": detection,
+        "violations": tuple(_scrub_violation(v, scrubber) for v in decision.violations),
+        "risk": risk,
+    })
+
+
+def evaluation_events(
+    decision: Decision,
+    document: InputDocument,
+    settings: AuditSettings,
+    *,
+    duration_s: float = 0.0,
+    correlation_id: str | None = None,
+    prompt: str | None = None,
+) -> list[AuditEvent]:
+    """The events of one evaluation, in order: generation, diff, detection, policy, scan, risk, decision."""
+    scrubber = Scrubber(document, settings.redact)
+    ready = _model_ready(scrubber.redacted)
+    redacted_doc = InputDocument.model_validate(ready)
+    safe = scrub_decision(decision, scrubber)
+    pr_data = scrubber.redacted.get("pr") or {}
+    pr = AuditPullRequest(
+        number=pr_data.get("number") if isinstance(pr_data.get("number"), int) else None,
+        url=pr_data.get("url", ""),
+        author=(pr_data.get("author") or {}).get("login", ""),
+        head_branch=pr_data.get("head_branch", ""),
+        base_branch=pr_data.get("base_branch", ""),
+    )
+    generation = infer_generation(redacted_doc, safe, settings.agents)
+    if prompt is not None:
+        generation = generation.model_copy(update={
+            "prompt_sha256": prompt_hash(prompt),
+            "prompt": prompt if settings.store_prompts else None,
+        })
+    timestamp = utc_timestamp()
+    common: dict[str, Any] = {
+        "timestamp": timestamp,
+        "correlation_id": correlation_id or correlation_id_for(document, scrubber),
+        "decision_id": decision.decision_id,
+        "pr": pr,
+        "agent": generation.agent,
+        "outcome": decision.outcome,
+    }
+    files = ready.get("files") or []
+    diff = DiffPayload(
+        files=tuple(AuditFile(**{k: f[k] for k in ("path", "old_path", "status", "binary", "added", "removed")})
+                    for f in files),
+        file_count=len(files),
+        lines_added=sum(f["added"] for f in files),
+        lines_removed=sum(f["removed"] for f in files),
+        content_hash="sha256:" + hashlib.sha256(
+            json.dumps(document.model_dump(mode="json", include={"files"})["files"], sort_keys=True,
+                       separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        ).hexdigest(),
+    )
+    findings = tuple(
+        AuditFinding(**{**finding, "message": REDACTED if finding["category"] == "secret" and finding["message"]
+                        else finding["message"]})
+        for finding in ready.get("findings") or []
+    )
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
+    full_input = None
+    if settings.input == "full":
+        full_input = dict(scrubber.redacted)
+    decision_for_event = safe if settings.input != "none" else safe.model_copy(update={"input_digest": ""})
+    return [
+        GenerationEvent(**common, payload=generation),
+        DiffEvent(**common, payload=diff),
+        DetectionEvent(**common, payload=DetectionPayload(is_ai=safe.is_ai, signals=safe.detection.signals)),
+        PolicyEvent(**common, payload=PolicyPayload(
+            violations=safe.violations, blocking=sum(v.blocking for v in safe.violations),
+            policy_revision=safe.policy_revision, config_digest=safe.config_digest,
+        )),
+        ScanEvent(**common, payload=ScanPayload(
+            findings=findings, dependencies=redacted_doc.dependencies, counts=counts,
+        )),
+        RiskEvent(**common, payload=RiskPayload(risk=safe.risk)),
+        DecisionEvent(**common, payload=DecisionPayload(
+            decision=decision_for_event, input=full_input, duration_ms=round(duration_s * 1000, 3),
+        )),
+    ]
+
+
+def _model_ready(redacted: Mapping[str, Any]) -> dict[str, Any]:
+    """The redacted document in a shape the model accepts again: a redacted number, flag, list or object
+    becomes its empty value; redacted strings stay "**REDACTED**"."""
+    data: dict[str, Any] = json.loads(json.dumps(redacted))
+    schema = _input_schema()
+    fixed = _fit(data, schema, schema)
+    return fixed if isinstance(fixed, dict) else {}
+
+
+def _input_schema() -> dict[str, Any]:
+    from aigate import _resources
+
+    schema: dict[str, Any] = _resources.load_schema("input.schema.json")
+    return schema
+
+
+def _fit(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
+    """`value` with every REDACTED placeholder the schema does not allow as a string replaced by an empty value."""
+    from aigate.redaction import _alternatives
+
+    options = _alternatives(node, root)
+    types = {t for option in options for t in _types(option)}
+    if value == REDACTED and "string" not in types:
+        if "null" in types:
+            return None
+        for kind, empty in (("array", []), ("object", {}), ("boolean", False), ("integer", 0)):
+            if kind in types:
+                return empty if kind != "object" else _fit({}, node, root)
+        return value
+    if isinstance(value, dict):
+        properties: dict[str, Any] = {}
+        for option in options:
+            properties.update(option.get("properties") or {})
+        return {k: _fit(v, properties[k], root) if k in properties else v for k, v in value.items()}
+    if isinstance(value, list):
+        items = next((o["items"] for o in options if isinstance(o.get("items"), dict)), None)
+        if items is None:
+            return value
+        fitted = [_fit(v, items, root) for v in value]
+        # A whole item redacted (a commit, a file) cannot be kept as an item: leave it out.
+        return [v for v, original in zip(fitted, value, strict=True) if original != REDACTED or "string" in {
+            t for o in _alternatives(items, root) for t in _types(o)}]
+    return value
+
+
+def _types(option: dict[str, Any]) -> list[str]:
+    declared = option.get("type")
+    if isinstance(declared, list):
+        return [str(t) for t in declared]
+    if isinstance(declared, str):
+        return [declared]
+    if "enum" in option or "const" in option:
+        values = option.get("enum", [option.get("const")])
+        return ["string" if REDACTED in values else "enum"]
+    return []

@@ -1,0 +1,109 @@
+"""A PR's story across two runs and a review, told by `aigate audit query`; export and stats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import run_cli
+
+from aigate.models import FileChange
+from audit.helpers import claude_pr, write_config, write_document
+
+
+def _story(tmp_path: Path) -> Path:
+    """Run 1 blocks (a workflow file), run 2 (after a fix) asks for review, then alice approves."""
+    config = write_config(tmp_path, {"sinks": [{"type": "sqlite", "path": "audit.db"}]})
+    first = write_document(tmp_path / "run1.json", claude_pr(42, files=(
+        FileChange(path=".github/workflows/ci.yml", status="modified", added=3, removed=1),
+        FileChange(path="src/client.py", status="modified", added=12, removed=3),
+    )))
+    second = write_document(tmp_path / "run2.json", claude_pr(42, files=(
+        FileChange(path="src/client.py", status="modified", added=12, removed=3),
+        FileChange(path="src/auth/tokens.py", status="modified", added=400, removed=2),
+        FileChange(path="deploy/app.tf", status="modified", added=10, removed=2),
+    )))
+    other = write_document(tmp_path / "other.json", claude_pr(7))
+    assert run_cli("evaluate", "--config", config, "--input", first).code == 1
+    assert run_cli("evaluate", "--config", config, "--input", second).code == 0
+    assert run_cli("evaluate", "--config", config, "--input", other).code == 0
+    recorded = run_cli("audit", "record", "--config", config, "--correlation-id", "github.com/acme/payments#42",
+                       "--type", "review", "--actor", "alice", "--override", "reviewed the workflow change")
+    assert recorded.code == 0, recorded.stderr
+    assert json.loads(recorded.stdout)["payload"]["override"] == "reviewed the workflow change"
+    return config
+
+
+def test_story_of_a_pr_across_two_runs_and_a_review(tmp_path: Path) -> None:
+    config = _story(tmp_path)
+    result = run_cli("audit", "query", "--config", config, "--correlation-id", "github.com/acme/payments#42",
+                     "--format", "json")
+    assert result.code == 0, result.stderr
+    events = json.loads(result.stdout)
+    assert [e["type"] for e in events] == [
+        *["generation", "diff", "detection", "policy", "scan", "risk", "decision"] * 2, "review"]
+    decisions = [e["payload"]["decision"] for e in events if e["type"] == "decision"]
+    assert [d["outcome"] for d in decisions] == ["block", "review"]
+    assert len({e["decision_id"] for e in events[:7]}) == 1 and events[0]["decision_id"] != events[7]["decision_id"]
+    policy = events[3]["payload"]["violations"]
+    assert any(v["path"] == ".github/workflows/ci.yml" and v["message"] for v in policy)
+    assert events[0]["payload"]["agent"] == "Claude Code"
+    assert events[-1]["payload"] == {"actor": "alice", "state": "approved",
+                                     "override": "reviewed the workflow change", "comment": None}
+    # The same story as a table, and by PR number.
+    table = run_cli("audit", "query", "--config", config, "--correlation-id", "github.com/acme/payments#42")
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["TIMESTAMP", "TYPE", "CORRELATION", "OUTCOME", "AGENT", "DETAIL"]
+    assert len(lines) == 16
+    assert "OVERRIDE: reviewed the workflow change" in lines[-1]
+    assert "block" in lines[7] and "review" in lines[14]
+    by_pr = json.loads(run_cli("audit", "query", "--config", config, "--pr", "42", "--format", "json").stdout)
+    assert [e["event_id"] for e in by_pr] == [e["event_id"] for e in events]
+
+
+def test_query_filters(tmp_path: Path) -> None:
+    config = _story(tmp_path)
+
+    def query(*args: str) -> list[dict[str, object]]:
+        result = run_cli("audit", "query", "--config", config, "--format", "json", *args)
+        assert result.code == 0, result.stderr
+        return list(json.loads(result.stdout))
+
+    blocked = query("--outcome", "block", "--type", "decision")
+    assert len(blocked) == 1 and blocked[0]["correlation_id"] == "github.com/acme/payments#42"
+    assert len(query("--agent", "claude code", "--type", "decision")) == 3
+    assert query("--agent", "Devin") == []
+    assert query("--since", "2999-01-01") == []
+    assert len(query("--until", "2999-01-01")) == 22
+    assert len(query("--since", "1h")) == 22
+    bad = run_cli("audit", "query", "--config", config, "--since", "yesterday")
+    assert bad.code == 2 and "--since 'yesterday': not a time" in bad.stderr
+
+
+def test_export_and_stats(tmp_path: Path) -> None:
+    config = _story(tmp_path)
+    exported = run_cli("audit", "export", "--config", config, "--since", "2000-01-01", "--until", "2999-01-01",
+                       "-o", tmp_path / "export.jsonl")
+    assert exported.code == 0, exported.stderr
+    # The export is a JSON Lines file whose chain verifies on its own (nothing filtered out).
+    verified = run_cli("audit", "verify", tmp_path / "export.jsonl")
+    assert verified.code == 0, verified.stderr
+    assert "ok: 22 events" in verified.stdout
+    stats = run_cli("audit", "stats", "--config", config, "--since", "1d", "--format", "json")
+    assert stats.code == 0, stats.stderr
+    result = json.loads(stats.stdout)
+    assert result["decisions"] == 3
+    assert result["by_outcome"] == {"block": 1, "review": 1, "allow": 1}
+    assert result["by_agent"] == {"Claude Code": 3}
+    assert result["by_rule"]["blocked_path"] == 1
+    assert sum(result["by_tier"].values()) == 3
+    table = run_cli("audit", "stats", "--config", config)
+    assert table.code == 0 and "3 decisions" in table.stdout and "blocked_path" in table.stdout
+
+
+def test_record_needs_audit_enabled(tmp_path: Path) -> None:
+    config = tmp_path / "off.yml"
+    config.write_text("audit:\n  enabled: false\n")
+    result = run_cli("audit", "record", "--config", config, "--correlation-id", "x#1", "--type", "merge",
+                     "--actor", "bob")
+    assert result.code == 2 and "audit.enabled is false" in result.stderr
