@@ -9,11 +9,13 @@ every redacted value (`Scrubber`).
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from aigate.audit.events import (
@@ -39,7 +41,7 @@ from aigate.audit.events import (
 from aigate.audit.generation import infer_generation
 from aigate.audit.settings import AuditSettings
 from aigate.models import Decision, InputDocument, Signal, Violation
-from aigate.redaction import REDACTED, redact
+from aigate.redaction import REDACTED
 
 __all__ = ["Scrubber", "correlation_id_for", "evaluation_events", "prompt_hash"]
 
@@ -65,7 +67,7 @@ class Scrubber:
         implied = [f"/commits/{m.group(1)}/trailers" for p in pointers if (m := _COMMIT_MESSAGE.match(p))]
         # A secret finding's message may hold the secret itself: never stored, whatever the config says.
         implied += [f"/findings/{i}/message" for i, f in enumerate(document.findings) if f.category == "secret"]
-        redacted, masked = redact(original, [*pointers, *implied])
+        redacted, masked = _redact_fresh(document, [*pointers, *implied])
         self.original = original
         self.redacted: dict[str, Any] = redacted
         self.masked = frozenset(masked)
@@ -112,6 +114,17 @@ class Scrubber:
         if self._visible is None:
             self._visible = frozenset(_strings(self.redacted))
         return self._visible
+
+
+def _redact_fresh(document: InputDocument, pointers: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """`redact` on a dump of its own, masked in place (no deep copy: the dump is new)."""
+    from aigate.redaction import _mask, _unescape
+
+    data = document.model_dump(mode="json", exclude={"generation"} if document.generation is None else None)
+    masked: list[str] = []
+    for pointer in pointers:
+        _mask(data, [_unescape(segment) for segment in pointer.split("/")[1:]], "", masked)
+    return data, sorted(masked)
 
 
 def _resolve(document: Any, pointer: str) -> Any:
@@ -201,8 +214,8 @@ def evaluation_events(
 ) -> list[AuditEvent]:
     """The events of one evaluation, in order: generation, diff, detection, policy, scan, risk, decision."""
     scrubber = Scrubber(document, settings.redact)
-    ready = _model_ready(scrubber.redacted)
-    redacted_doc = InputDocument.model_validate(ready)
+    ready = _model_ready(scrubber.redacted, scrubber.masked)
+    redacted_doc = InputDocument.model_validate(ready) if scrubber.masked else document
     safe = scrub_decision(decision, scrubber)
     pr_data = scrubber.redacted.get("pr") or {}
     pr = AuditPullRequest(
@@ -269,49 +282,53 @@ def evaluation_events(
     ]
 
 
-def _model_ready(redacted: Mapping[str, Any]) -> dict[str, Any]:
+def _model_ready(redacted: dict[str, Any], masked: Iterable[str]) -> dict[str, Any]:
     """The redacted document in a shape the model accepts again: a redacted number, flag, list or object
-    becomes its empty value; redacted strings stay "**REDACTED**"."""
-    data: dict[str, Any] = json.loads(json.dumps(redacted))
-    schema = _input_schema()
-    fixed = _fit(data, schema, schema)
-    return fixed if isinstance(fixed, dict) else {}
+    becomes its empty value (null where allowed), a redacted item of a list is left out; redacted strings
+    stay "**REDACTED**". Only the masked places are looked at."""
+    actions = [(pointer, action) for pointer in masked
+               if (action := _placeholder(re.sub(r"/\d+(?=/|$)", "/*", pointer))) is not None]
+    if not actions:
+        return redacted
+    data: dict[str, Any] = copy.deepcopy(redacted)
+    drops: list[tuple[list[Any], int]] = []
+    for pointer, action in actions:
+        *parents, last = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+        container: Any = data
+        for segment in parents:
+            container = container[int(segment)] if isinstance(container, list) else container[segment]
+        if action == "drop":
+            drops.append((container, int(last)))
+        else:
+            container[int(last) if isinstance(container, list) else last] = copy.deepcopy(action[1])
+    for container, index in sorted(drops, key=lambda d: -d[1]):
+        del container[index]
+    return data
 
 
-def _input_schema() -> dict[str, Any]:
+@functools.cache
+def _placeholder(general_pointer: str) -> tuple[str, Any] | Literal["drop"] | None:
+    """What stands for a redacted value at a place of the input schema: None when a string may (keep
+    "**REDACTED**"), "drop" for an item of a list of non-strings, else ("value", the empty value)."""
     from aigate import _resources
+    from aigate.redaction import _alternatives, _children
 
-    schema: dict[str, Any] = _resources.load_schema("input.schema.json")
-    return schema
-
-
-def _fit(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
-    """`value` with every REDACTED placeholder the schema does not allow as a string replaced by an empty value."""
-    from aigate.redaction import _alternatives
-
-    options = _alternatives(node, root)
+    root: dict[str, Any] = _resources.load_schema("input.schema.json")
+    nodes = [root]
+    segments = general_pointer.split("/")[1:]
+    for segment in segments:
+        nodes = [child for node in nodes for child in _children(_alternatives(node, root), segment)]
+    options = [option for node in nodes for option in _alternatives(node, root)]
     types = {t for option in options for t in _types(option)}
-    if value == REDACTED and "string" not in types:
-        if "null" in types:
-            return None
-        for kind, empty in (("array", []), ("object", {}), ("boolean", False), ("integer", 0)):
-            if kind in types:
-                return empty if kind != "object" else _fit({}, node, root)
-        return value
-    if isinstance(value, dict):
-        properties: dict[str, Any] = {}
-        for option in options:
-            properties.update(option.get("properties") or {})
-        return {k: _fit(v, properties[k], root) if k in properties else v for k, v in value.items()}
-    if isinstance(value, list):
-        items = next((o["items"] for o in options if isinstance(o.get("items"), dict)), None)
-        if items is None:
-            return value
-        fitted = [_fit(v, items, root) for v in value]
-        # A whole item redacted (a commit, a file) cannot be kept as an item: leave it out.
-        return [v for v, original in zip(fitted, value, strict=True) if original != REDACTED or "string" in {
-            t for o in _alternatives(items, root) for t in _types(o)}]
-    return value
+    if "string" in types or not options:
+        return None
+    if segments and segments[-1] == "*":
+        return "drop"
+    for kind, empty in (("null", None), ("array", []), ("object", {}), ("boolean", False), ("integer", 0),
+                        ("number", 0)):
+        if kind in types:
+            return ("value", empty)
+    return None
 
 
 def _types(option: dict[str, Any]) -> list[str]:
@@ -321,6 +338,5 @@ def _types(option: dict[str, Any]) -> list[str]:
     if isinstance(declared, str):
         return [declared]
     if "enum" in option or "const" in option:
-        values = option.get("enum", [option.get("const")])
-        return ["string" if REDACTED in values else "enum"]
+        return ["enum"]
     return []

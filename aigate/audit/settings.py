@@ -31,6 +31,9 @@ class SinkSettings:
     backoff: float = 0.5
     token_env: str | None = None  # webhook: bearer token from this environment variable
     stream: str = "aigate"
+    # jsonl, sqlite, postgres: wait for the disk on every batch (fsync / synchronous commit). Off, a
+    # committed batch survives a crash of aigate but an OS crash or power cut may lose the last ones.
+    durable: bool = False
 
 
 @dataclass(frozen=True)

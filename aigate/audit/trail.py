@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +37,7 @@ def sink_for(sink: SinkSettings, key: ChainKey | None) -> AuditSink:
         from aigate.audit.sinks.jsonl import JsonlSink
 
         assert sink.path is not None
-        return JsonlSink(sink.path, sink.stream, key)
+        return JsonlSink(sink.path, sink.stream, key, durable=sink.durable)
     if sink.type == "stdout":
         from aigate.audit.sinks.stdout import StdoutSink
 
@@ -45,12 +46,12 @@ def sink_for(sink: SinkSettings, key: ChainKey | None) -> AuditSink:
         from aigate.audit.sinks.sqlite import SqliteSink
 
         assert sink.path is not None
-        return SqliteSink(sink.path, sink.stream, key)
+        return SqliteSink(sink.path, sink.stream, key, durable=sink.durable)
     if sink.type == "postgres":
         from aigate.audit.sinks.postgres import PostgresSink
 
         assert sink.dsn is not None
-        return PostgresSink(sink.dsn, sink.stream, key)
+        return PostgresSink(sink.dsn, sink.stream, key, durable=sink.durable)
     if sink.type == "webhook":
         from aigate.audit.sinks.webhook import WebhookSink
 
@@ -97,6 +98,7 @@ class AuditTrail:
     def __init__(self, settings: AuditSettings) -> None:
         self.settings = settings
         self._sinks: list[AuditSink] | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Any) -> AuditTrail:
@@ -105,10 +107,11 @@ class AuditTrail:
 
     @property
     def sinks(self) -> list[AuditSink]:
-        if self._sinks is None:
-            key = chain_key(self.settings)
-            self._sinks = [sink_for(sink, key) for sink in self.settings.sinks]
-        return self._sinks
+        with self._lock:  # Gate.evaluate may run on several threads: open the sinks once
+            if self._sinks is None:
+                key = chain_key(self.settings)
+                self._sinks = [sink_for(sink, key) for sink in self.settings.sinks]
+            return self._sinks
 
     def write(self, events: Sequence[AuditEvent]) -> list[list[StoredEvent]]:
         """Store `events` on every sink; what each sink stored (with its chain links), in sink order."""

@@ -152,3 +152,14 @@ def test_detection_policy_risk_and_decision_events_are_complete(tmp_path: Path) 
 )
 def test_correlation_id(pr: PullRequest, expected: str) -> None:
     assert correlation_id_for(InputDocument(pr=pr)) == expected
+
+
+def test_decision_log_joins_the_audit_trail_on_decision_id(tmp_path: Path) -> None:
+    write_config(tmp_path, {"sinks": [{"type": "jsonl", "path": "audit.jsonl"}], "decision_log": "decisions.jsonl"})
+    with Gate.from_config(tmp_path / ".ai-code-gate.yml") as gate:
+        decision = gate.evaluate(claude_pr())
+    [record] = jsonl_events(tmp_path / "decisions.jsonl")
+    events = jsonl_events(tmp_path / "audit.jsonl")
+    assert record["decision_id"] == decision.decision_id
+    assert {e["decision_id"] for e in events} == {decision.decision_id}
+    assert "generation" not in record["result"] and record["path"]

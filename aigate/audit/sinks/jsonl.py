@@ -21,9 +21,10 @@ _TAIL_CHUNK = 64 * 1024
 class JsonlSink(AuditSink):
     name = "jsonl"
 
-    def __init__(self, path: Path, stream: str, key: ChainKey | None) -> None:
+    def __init__(self, path: Path, stream: str, key: ChainKey | None, *, durable: bool = False) -> None:
         super().__init__(stream, key)
         self.path = path
+        self.durable = durable
 
     def write(self, events: Sequence[StoredEvent]) -> None:
         try:
@@ -38,7 +39,8 @@ class JsonlSink(AuditSink):
                         lines.append(canonical(event))
                     handle.write(("\n".join(lines) + "\n").encode("utf-8"))
                     handle.flush()
-                    os.fsync(handle.fileno())
+                    if self.durable:
+                        os.fsync(handle.fileno())
                 finally:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         except OSError as e:

@@ -84,9 +84,10 @@ def _migrate(connection: psycopg.Connection[Any]) -> None:
 class PostgresSink(AuditSink):
     name = "postgres"
 
-    def __init__(self, dsn: str, stream: str, key: ChainKey | None) -> None:
+    def __init__(self, dsn: str, stream: str, key: ChainKey | None, *, durable: bool = False) -> None:
         super().__init__(stream, key)
         self.dsn = dsn
+        self.durable = durable
         self._connection: psycopg.Connection[Any] | None = None
         self._pid = 0
         self._lock = threading.Lock()
@@ -95,6 +96,11 @@ class PostgresSink(AuditSink):
         if self._connection is None or self._connection.closed or self._pid != os.getpid():
             self._connection = connect(self.dsn)
             self._pid = os.getpid()
+            if not self.durable:
+                # The commit returns before the WAL reaches the disk (the server flushes it within
+                # 3 x wal_writer_delay): a server crash may lose the last batches, never half of one.
+                self._connection.execute("SET synchronous_commit = off")
+                self._connection.commit()
         return self._connection
 
     def write(self, events: Sequence[StoredEvent]) -> None:

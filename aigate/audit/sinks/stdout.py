@@ -6,6 +6,7 @@ decision to stdout too: give it `-o FILE` to keep the two apart."""
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -22,12 +23,14 @@ class StdoutSink(AuditSink):
         super().__init__(stream, key)
         self.output = output
         self._state = ChainState()
+        self._lock = threading.Lock()
 
     def write(self, events: Sequence[StoredEvent]) -> None:
         target = self.output or sys.stdout
-        lines = []
-        for event in events:
-            self._state = link_event(event, self.stream, self._state, self.key)
-            lines.append(canonical(event))
-        target.write("\n".join(lines) + "\n")
-        target.flush()
+        with self._lock:  # one chain, whichever thread evaluates
+            lines = []
+            for event in events:
+                self._state = link_event(event, self.stream, self._state, self.key)
+                lines.append(canonical(event))
+            target.write("\n".join(lines) + "\n")
+            target.flush()

@@ -1,24 +1,24 @@
 """HTTP webhook sink, for a SIEM collector: at-least-once delivery through a bounded on-disk spool.
 
-Each event is first written to the spool (one file per event, fsynced, renamed into place) and
-chained there; then the spool is delivered oldest first, one POST per event with the event's id as
-`Idempotency-Key`, each retried with exponential backoff. What is not delivered stays in the spool
-for the next evaluation (or `aigate audit flush`), across restarts. A full spool fails the
+Each batch of events is first chained and written to the spool (one file per batch, fsynced, renamed
+into place); then the spool is delivered oldest first over one keep-alive connection, one POST per
+event with the event's id as `Idempotency-Key`, each retried with exponential backoff. What is not
+delivered stays in the spool for the next evaluation (or `aigate audit flush`), across restarts. A full spool fails the
 evaluation closed, unless `on_spool_full: drop` says to drop new events (with a warning)."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import http.client
 import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from aigate.audit.chain import ChainKey, ChainState, canonical, link_event
 from aigate.audit.sinks.interface import AuditSink, StoredEvent
@@ -82,17 +82,25 @@ class WebhookSink(AuditSink):
         except OSError as e:
             raise AuditError(f"audit webhook spool {self.spool_dir}: cannot create: {e.strerror or e}") from e
 
-    def pending(self) -> list[Path]:
-        """Spooled events not yet delivered, oldest first."""
+    def _batches(self) -> list[tuple[Path, int]]:
+        """Spooled batches not yet delivered, oldest first, with how many events each holds."""
         if not self.events_dir.is_dir():
             return []
-        return sorted(p for p in self.events_dir.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+        found = []
+        for path in self.events_dir.iterdir():
+            first, sep, count = path.stem.partition("-")
+            if path.suffix == ".jsonl" and sep and first.isdigit() and count.isdigit():
+                found.append((int(first), path, int(count)))
+        return [(path, count) for _, path, count in sorted(found)]
+
+    def pending_events(self) -> int:
+        return sum(count for _, count in self._batches())
 
     def write(self, events: Sequence[StoredEvent]) -> None:
         self._prepare()
         try:
             with _locked(self.spool_dir / "spool.lock"):
-                waiting = len(self.pending())
+                waiting = self.pending_events()
                 if waiting + len(events) > self.spool_max_events:
                     message = (f"audit webhook {self.url}: the spool {self.spool_dir} is full ({waiting} undelivered "
                                f"events, limit {self.spool_max_events})")
@@ -100,15 +108,23 @@ class WebhookSink(AuditSink):
                         raise AuditError(message + "; failing closed rather than dropping events")
                     print(f"aigate: warning: {message}; dropped {len(events)} new events", file=sys.stderr)
                     return
-                state = self._state()
+                state = before = self._state()
+                lines = []
                 for event in events:
                     state = link_event(event, self.stream, state, self.key)
-                    _write_atomically(self.events_dir / f"{state.sequence:016d}.json", canonical(event))
+                    lines.append(canonical(event))
+                # One file (one fsync) per batch; the chain state moves only once the batch is safe.
+                _write_atomically(self.events_dir / f"{before.sequence + 1:016d}-{len(lines)}.jsonl",
+                                  "".join(line + "\n" for line in lines))
                 _write_atomically(self.spool_dir / "state.json",
                                   json.dumps({"stream": self.stream, "sequence": state.sequence, "hash": state.hash}))
         except OSError as e:
             raise AuditError(f"audit webhook spool {self.spool_dir}: cannot write: {e.strerror or e}") from e
-        self.deliver()
+        report = self.deliver()
+        if report.error is not None:
+            # Not an error of the evaluation: the events are safe in the spool and go with the next delivery.
+            print(f"aigate: warning: audit webhook {report.error}; {report.pending} events waiting in the spool "
+                  f"{self.spool_dir}", file=sys.stderr)
 
     def _state(self) -> ChainState:
         path = self.spool_dir / "state.json"
@@ -126,20 +142,28 @@ class WebhookSink(AuditSink):
         delivered = 0
         with _locked(self.spool_dir / "deliver.lock", blocking=False) as mine:
             if not mine:  # another process is delivering this spool
-                return DeliveryReport(0, len(self.pending()), None)
-            for path in self.pending():
-                try:
-                    body = path.read_bytes()
-                except FileNotFoundError:
-                    continue
-                error = self._post(body)
-                if error is not None:
-                    return DeliveryReport(delivered, len(self.pending()), error)
-                path.unlink(missing_ok=True)
-                delivered += 1
-        return DeliveryReport(delivered, len(self.pending()), None)
+                return DeliveryReport(0, self.pending_events(), None)
+            with _Client(self.url, self.timeout) as client:
+                for path, _ in self._batches():
+                    try:
+                        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+                    except FileNotFoundError:
+                        continue
+                    for index, line in enumerate(lines):
+                        error = self._post(client, line.encode("utf-8"))
+                        if error is not None:
+                            if index:  # keep only what is left of the batch
+                                first = json.loads(lines[index])["chain"]["sequence"]
+                                rest = lines[index:]
+                                _write_atomically(self.events_dir / f"{first:016d}-{len(rest)}.jsonl",
+                                                  "".join(item + "\n" for item in rest))
+                                path.unlink(missing_ok=True)
+                            return DeliveryReport(delivered, self.pending_events(), error)
+                        delivered += 1
+                    path.unlink(missing_ok=True)
+        return DeliveryReport(delivered, self.pending_events(), None)
 
-    def _post(self, body: bytes) -> str | None:
+    def _post(self, client: _Client, body: bytes) -> str | None:
         event_id = str(json.loads(body).get("event_id", ""))
         headers = {"Content-Type": "application/json", "Idempotency-Key": event_id, "User-Agent": "aigate-audit"}
         token = os.environ.get(self.token_env) if self.token_env else None
@@ -149,14 +173,47 @@ class WebhookSink(AuditSink):
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(min(self.backoff * 2 ** (attempt - 1), _MAX_BACKOFF_S))
-            request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - configured URL
-                    if 200 <= response.status < 300:
-                        return None
-                    error = f"HTTP {response.status}"
-            except urllib.error.HTTPError as e:
-                error = f"HTTP {e.code}"
-            except (urllib.error.URLError, OSError, TimeoutError) as e:
-                error = str(getattr(e, "reason", None) or e)
+                status = client.post(body, headers)
+                if 200 <= status < 300:
+                    return None
+                error = f"HTTP {status}"
+            except (OSError, http.client.HTTPException) as e:
+                client.reset()
+                error = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
         return f"{self.url}: {error} after {self.retries + 1} attempts"
+
+
+class _Client:
+    """One keep-alive connection to the collector for a delivery run (reopened after an error)."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise AuditError(f"audit webhook {url}: not an http(s) URL")
+        self.parts = parts
+        self.timeout = timeout
+        self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._connection: http.client.HTTPConnection | None = None
+
+    def post(self, body: bytes, headers: dict[str, str]) -> int:
+        if self._connection is None:
+            kind = http.client.HTTPSConnection if self.parts.scheme == "https" else http.client.HTTPConnection
+            self._connection = kind(self.parts.hostname or "", self.parts.port, timeout=self.timeout)
+        self._connection.request("POST", self.target, body=body, headers=headers)
+        response = self._connection.getresponse()
+        response.read()
+        if response.getheader("Connection", "").lower() == "close":
+            self.reset()
+        return response.status
+
+    def reset(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = None
+
+    def __enter__(self) -> _Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.reset()
