@@ -76,12 +76,12 @@ class Scrubber:
             values.update(_strings(_resolve(original, pointer)))
         self._secrets = sorted((v for v in values if v), key=len, reverse=True)
         self._long = [v for v in self._secrets if len(v) >= _MIN_SCRUB_LENGTH]
+        self._visible: frozenset[str] | None = None
         # `nfkc` maps input texts to their NFKC forms: an entry of a redacted text is a copy of it.
         forms = self.redacted.get("nfkc")
         if isinstance(forms, dict) and self._secrets:
             self.redacted["nfkc"] = {text: form for text, form in forms.items()
                                      if self.value(text) == text and self.value(form) == form}
-        self._visible: frozenset[str] | None = None
 
     @property
     def active(self) -> bool:
@@ -112,7 +112,8 @@ class Scrubber:
 
     def _visible_strings(self) -> frozenset[str]:
         if self._visible is None:
-            self._visible = frozenset(_strings(self.redacted))
+            # `nfkc` only repeats other fields: what it holds is visible only where those fields are.
+            self._visible = frozenset(_strings({k: v for k, v in self.redacted.items() if k != "nfkc"}))
         return self._visible
 
 

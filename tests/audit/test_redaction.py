@@ -112,3 +112,18 @@ def test_pointer_that_names_no_input_field_is_a_config_error(pointer: str, probl
 def test_pointers_that_name_input_fields_are_accepted() -> None:
     config_from_mapping({"audit": {"redact": ["/pr", "/commits/0/author/email", "/findings/*/message",
                                               "/generation/session_links/*", "/pr/labels/*"]}})
+
+
+def test_nfkc_forms_of_redacted_texts_are_not_stored(tmp_path: Path) -> None:
+    # The input's `nfkc` map copies every text NFKC changes: for a redacted text, that copy must go too.
+    document = sensitive_pr().model_copy(update={"pr": sensitive_pr().pr.model_copy(
+        update={"body": "ＳＥＣＲＥＴＢＯＤＹ plan", "title": "ｆｕｌｌｗｉｄｔｈ title"})})
+    document = type(document).model_validate(document.model_dump())
+    assert "ＳＥＣＲＥＴＢＯＤＹ plan" in document.nfkc
+    config = write_config(tmp_path, {"sinks": [{"type": "jsonl", "path": "audit.jsonl"}], "input": "full",
+                                     "redact": REDACT})
+    with Gate.from_config(config) as gate:
+        gate.evaluate(document)
+    text = (tmp_path / "audit.jsonl").read_text()
+    assert "ＳＥＣＲＥＴＢＯＤＹ" not in text and "SECRETBODY" not in text
+    assert "ｆｕｌｌｗｉｄｔｈ title" in text  # the title was not redacted: its form stays
