@@ -62,7 +62,7 @@ def _evaluate_entry(gate: Gate, entry: Path) -> Decision:
         "pr": entry / "pr.json" if (entry / "pr.json").is_file() else None,
         "commits": entry / "commits.json" if (entry / "commits.json").is_file() else None,
         "diff": diffs[0] if diffs else None,
-        "scans": sorted((entry / "scans").glob("*.json")),
+        "scans": sorted(p for p in (entry / "scans").glob("*") if p.is_file() and not p.name.startswith(".")),
     }
     return gate.evaluate(**sources)
 

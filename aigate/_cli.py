@@ -40,7 +40,10 @@ def _add_sources(parser: argparse.ArgumentParser) -> None:
     sources.add_argument("--repo", type=Path, help="local git repository to read commits, diff and branch from")
     sources.add_argument("--base", help="base ref, with --repo")
     sources.add_argument("--head", help="head ref, with --repo")
-    sources.add_argument("--scan", type=Path, action="append", default=[], help="scanner report (repeatable)")
+    sources.add_argument(
+        "--scan", action="append", default=[], metavar="[TOOL=]FILE",
+        help="scanner report, its format detected or named (gitleaks=leaks.json); repeatable",
+    )
     sources.add_argument(
         "--sandbox", type=Path, metavar="REPORT", help="the report of `aigate sandbox run` for the PR's head"
     )

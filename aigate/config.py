@@ -124,7 +124,8 @@ def config_from_mapping(
             tier.setdefault(key, value)
     _validate(settings, source, None)
     _check_redact_pointers(settings, source, _root)
-    data = _compile(settings, source, _root)
+    explicit_floors = frozenset((user.get("review") or {}).get("minimum_tier") or {})
+    data = _compile(settings, source, _root, explicit_floors)
     return GateConfig(settings=settings, data=data, source=source, base_dir=base_dir or Path.cwd())
 
 
@@ -327,7 +328,9 @@ class _Compiler:
         }
 
 
-def _compile(settings: dict[str, Any], source: str, root: yaml.Node | None) -> dict[str, Any]:
+def _compile(
+    settings: dict[str, Any], source: str, root: yaml.Node | None, explicit_floors: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     compiler = _Compiler(source, root)
     detection = settings["detection"]
     policy = settings["policy"]
@@ -382,7 +385,75 @@ def _compile(settings: dict[str, Any], source: str, root: yaml.Node | None) -> d
                 ["policy", "require_tests", "test_patterns"], policy["require_tests"]["test_patterns"]
             ),
         },
-        "scanning": {"max_findings": dict(scanning["max_findings"]), "block_secrets": scanning["block_secrets"]},
-        "risk": {"tiers": tiers, "weights": copy.deepcopy(review["risk_weights"])},
+        "scanning": _compile_scanning(scanning, source, root),
+        "risk": {
+            "tiers": tiers,
+            "weights": copy.deepcopy(review["risk_weights"]),
+            "auto_merge_max_severity": review["auto_merge_max_severity"],
+            "minimum_tier": _minimum_tier(review, tiers, source, root, explicit_floors),
+            "gate_config": compiler.path_matcher(["review", "gate_config_patterns"], review["gate_config_patterns"]),
+        },
         "sandbox": {"required": settings["sandbox"]["required"]},
     }
+
+
+_SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+
+
+def _compile_scanning(scanning: dict[str, Any], source: str, root: yaml.Node | None) -> dict[str, Any]:
+    ai, human = scanning["block_on"], scanning["block_on_human"]
+    for category in sorted(set(ai) | set(human)):
+        # A lower threshold blocks more: AI PRs must be held at least as strictly as human ones.
+        if _strictness(ai.get(category)) < _strictness(human.get(category)):
+            where = ["scanning", "block_on", category]
+            raise ConfigError(
+                f"{source}: {_where(root, where)}{_dotted(where)}: {ai.get(category)!r} is laxer than "
+                f"block_on_human.{category} ({human.get(category)!r}); AI PRs are held at least as strictly"
+            )
+    dependencies = scanning["dependencies"]
+    return {
+        "max_findings": dict(scanning["max_findings"]),
+        "block_secrets": scanning["block_secrets"],
+        "count_preexisting": scanning["count_preexisting"],
+        "block_on": {c: _ranked(ai.get(c)) for c in sorted(set(ai) | set(human))},
+        "block_on_human": {c: _ranked(human.get(c)) for c in sorted(set(ai) | set(human))},
+        "severity_rank": {severity: rank for rank, severity in enumerate(_SEVERITY_ORDER)},
+        "required": list(scanning["required"]),
+        "fail_on_tests": scanning["fail_on_tests"],
+        "min_changed_line_coverage": scanning["min_changed_line_coverage"],
+        "dependencies": {
+            "allow": [name.lower() for name in dependencies["allow"]],
+            "deny": [name.lower() for name in dependencies["deny"]],
+            "min_age_days": dependencies["min_age_days"],
+            "require_pinned": dependencies["require_pinned"],
+            "typosquat_max_distance": dependencies["typosquat"]["max_distance"],
+        },
+    }
+
+
+def _strictness(severity: str | None) -> int:
+    """How much a threshold blocks: null nothing (-1), critical least (0), info most (4)."""
+    return -1 if severity is None else _SEVERITY_ORDER.index(severity)
+
+
+def _ranked(severity: str | None) -> dict[str, Any] | None:
+    """A threshold as Rego compares it: a finding blocks when its rank is at most this one's."""
+    return None if severity is None else {"severity": severity, "rank": _SEVERITY_ORDER.index(severity)}
+
+
+def _minimum_tier(
+    review: dict[str, Any], tiers: list[dict[str, Any]], source: str, root: yaml.Node | None, explicit: frozenset[str]
+) -> dict[str, Any]:
+    names = [tier["name"] for tier in tiers]
+    floors = {}
+    for reason, name in review["minimum_tier"].items():
+        if name is None:
+            continue
+        if name not in names and reason not in explicit:
+            continue  # a default floor ("medium") whose tier the user's own tiers do not define
+        if name not in names:
+            where = ["review", "minimum_tier", reason]
+            raise ConfigError(f"{source}: {_where(root, where)}{_dotted(where)}: {name!r} is not a risk tier "
+                              f"(tiers: {', '.join(names)})")
+        floors[reason] = {"name": name, "index": names.index(name)}
+    return floors

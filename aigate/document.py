@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,14 @@ from pydantic import ValidationError
 from aigate.errors import DiffError, InputDocumentError
 from aigate.models import Commit, Dependency, FileChange, Finding, Generation, InputDocument, PullRequest
 from aigate.sandbox.report import SandboxReport
+from aigate.scanning import ScanningOptions, assemble_scanning
 from aigate.sources._io import first_validation_problem, read_json, read_text
+from aigate.sources.added_lines import read_diff_lines
 from aigate.sources.commits import load_commits, load_commits_file
 from aigate.sources.diff import parse_diff
 from aigate.sources.pull_request import load_pull_request, load_pull_request_file
 from aigate.sources.sandbox_report import load_sandbox_report
-from aigate.sources.scans import load_scan_file
+from aigate.sources.scans import ScanSpec, load_scan_file, parse_scan_spec
 
 __all__ = [
     "build_input_document", "canonical_json", "document_data", "host_head_branch", "input_digest",
@@ -30,6 +32,8 @@ PrSource = PullRequest | Mapping[str, Any] | Path
 CommitsSource = Sequence[Commit] | Sequence[Mapping[str, Any]] | Path
 DiffSource = str | Path | Sequence[FileChange]
 SandboxSource = SandboxReport | Mapping[str, Any] | Path
+# A report: its file (format detected from the content), "TOOL=FILE", or (tool, file).
+ScanSource = Path | str | ScanSpec | tuple[str, str | Path]
 
 
 def build_input_document(
@@ -40,11 +44,12 @@ def build_input_document(
     repo: Path | None = None,
     base: str | None = None,
     head: str | None = None,
-    scans: Iterable[Path] = (),
+    scans: Iterable[ScanSource] = (),
     findings: Iterable[Finding] = (),
     dependencies: Iterable[Dependency] = (),
     sandbox: SandboxSource | None = None,
     generation: Generation | Mapping[str, Any] | Path | None = None,
+    scanning: ScanningOptions | None = None,
 ) -> InputDocument:
     """Normalise every given source into one input document.
 
@@ -53,7 +58,12 @@ def build_input_document(
     Paths are read as files; mappings, sequences and strings are taken as already loaded.
     `sandbox` is the report of `aigate sandbox run` for the PR's head.
     `generation` (agent, model, tools, session links) is what the host knows of how the change was made.
+    `scanning` says how scanner reports, aigate's own secret check and dependency checks are applied
+    (default: the defaults of the `scanning` config section).
     """
+    options = scanning or ScanningOptions()
+    # The diff's text, read only when added lines are needed (diff-aware findings, coverage, secrets).
+    diff_text: Callable[[], str] | None = None
     pull_request = _pull_request(pr)
     commit_list: tuple[Commit, ...] = ()
     files: tuple[FileChange, ...] = ()
@@ -65,6 +75,7 @@ def build_input_document(
         snapshot = read_repository(repo, base, head)
         commit_list = snapshot.commits
         files = snapshot.files
+        diff_text = snapshot.patch  # read only when added lines are needed
         pull_request = pull_request.model_copy(
             update={
                 "head_branch": pull_request.head_branch or snapshot.head_branch or host_head_branch(),
@@ -74,19 +85,29 @@ def build_input_document(
     if commits is not None:
         commit_list = _commits(commits)
     if diff is not None:
-        files = _files(diff)
-    all_findings = list(findings)
-    all_dependencies = list(dependencies)
+        files, given_text = _files(diff)
+        diff_text = None if given_text is None else (lambda: given_text)
+    reports = []
     for scan in scans:
-        scan_findings, scan_dependencies = load_scan_file(scan)
-        all_findings.extend(scan_findings)
-        all_dependencies.extend(scan_dependencies)
+        spec = parse_scan_spec(scan)
+        reports.append((str(spec.path), load_scan_file(spec.path, format=spec.format)))
+    text = diff_text
+    part = assemble_scanning(
+        reports,
+        files=files,
+        diff_lines=lambda: read_diff_lines(text()) if text is not None else None,
+        dependencies=dependencies,
+        options=options,
+    )
     return InputDocument(
         pr=pull_request,
         commits=commit_list,
         files=files,
-        findings=tuple(all_findings),
-        dependencies=tuple(all_dependencies),
+        findings=(*findings, *part.findings),
+        dependencies=tuple(part.dependencies),
+        scans=tuple(part.reports),
+        test_results=part.tests,
+        coverage=part.coverage,
         sandbox=None if sandbox is None else load_sandbox_report(sandbox),
         generation=_generation(generation),
     )
@@ -186,9 +207,11 @@ def _commits(commits: CommitsSource) -> tuple[Commit, ...]:
     return load_commits(list(commits))
 
 
-def _files(diff: DiffSource) -> tuple[FileChange, ...]:
+def _files(diff: DiffSource) -> tuple[tuple[FileChange, ...], str | None]:
+    """The changed files, and the diff's text when there is one (its added lines are read on demand)."""
     if isinstance(diff, Path):
-        return parse_diff(read_text(diff, DiffError), source=str(diff))
+        text = read_text(diff, DiffError)
+        return parse_diff(text, source=str(diff)), text
     if isinstance(diff, str):
-        return parse_diff(diff)
-    return tuple(diff)
+        return parse_diff(diff), diff
+    return tuple(diff), None

@@ -18,6 +18,7 @@ __all__ = [
     "InputError",
     "PolicyError",
     "PullRequestError",
+    "RegistryError",
     "RepositoryError",
     "SandboxError",
     "ScanError",
@@ -71,6 +72,11 @@ class RepositoryError(InputError):
 
 class ScanError(InputError):
     """A scanner report is malformed or of an unknown format."""
+
+
+class RegistryError(AigateError):
+    """A package registry could not answer whether a new dependency exists (and the config does not say to
+    treat that as a warning), or its offline snapshot is unreadable."""
 
 
 class InputDocumentError(InputError):

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from aigate.engines.interface import DECISION_PATH, Engine, PolicySet, load_poli
 from aigate.engines.select import EngineKind, create_engine
 from aigate.errors import ConfigError, PolicyError
 from aigate.models import Decision, InputDocument
+from aigate.scanning import ScanningOptions
 from aigate.sources._io import first_validation_problem
 
 if TYPE_CHECKING:
@@ -94,8 +96,16 @@ class Gate:
         """A gate for a `.ai-code-gate.yml`; `None` uses the defaults."""
         return cls(load_config(path), **kwargs)
 
-    # Normalise the given sources into the input document the policies see.
-    input_document = staticmethod(build_input_document)
+    def input_document(self, **sources: Any) -> InputDocument:
+        """Normalise the given sources (those `build_input_document` takes) into the input document the
+        policies see, with the scanning options of this gate's config unless `scanning` is given."""
+        if sources.get("scanning") is None:
+            sources["scanning"] = self.scanning_options
+        return build_input_document(**sources)
+
+    @cached_property
+    def scanning_options(self) -> ScanningOptions:
+        return ScanningOptions.from_settings(self.config.settings["scanning"], self.config.base_dir)
 
     def evaluate(
         self,

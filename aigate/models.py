@@ -14,22 +14,28 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from aigate.sandbox.report import SandboxReport
 
 __all__ = [
+    "ChangedLineCoverage",
     "Commit",
     "Decision",
     "Dependency",
     "Detection",
     "FileChange",
+    "FileCoverage",
     "FileStatus",
     "Finding",
     "Generation",
+    "FindingCategory",
     "InputDocument",
     "Mode",
     "Outcome",
     "Person",
     "PrAuthor",
     "PullRequest",
+    "RegistryStatus",
     "Risk",
     "RiskFactor",
+    "SandboxTestResults",
+    "ScanReport",
     "Severity",
     "Signal",
     "SignalKind",
@@ -111,16 +117,46 @@ class FileChange(_Input):
     new_mode: str | None = None
 
 
+FindingCategory = Literal["secret", "sast", "iac", "dependency", "test", "other"]
+
+
 class Finding(_Input):
-    """One scanner finding, normalised: secrets, SAST, IaC, dependency vulnerabilities, sandbox tests."""
+    """One scanner finding, normalised: secrets, SAST, IaC, dependency vulnerabilities, sandbox tests.
+
+    A secret's value is never kept: parsers drop the tool's match, source line and raw fields, and keep
+    only `secret_hash`, a short hash prefix to correlate the same secret across reports.
+    """
 
     tool: str
-    category: Literal["secret", "sast", "iac", "dependency", "test", "other"]
+    category: FindingCategory
+    # Normalised; the tool's own value is `tool_severity` (the mapping per tool is in the README).
     severity: Severity
     rule_id: str = ""
     message: str = ""
     path: str | None = None
     line: int | None = None
+    tool_severity: str = ""
+    # The same finding in two runs of the tool gets the same fingerprint.
+    fingerprint: str = ""
+    # True when the finding lies on a line (or dependency) the PR added or changed; True when unknown.
+    introduced: bool = True
+    secret_hash: str | None = None
+    # For dependency findings: the vulnerable package.
+    package: str | None = None
+    package_version: str | None = None
+    ecosystem: str | None = None
+
+
+class RegistryStatus(_Input):
+    """What the package registry says about a dependency (checked for added and updated ones)."""
+
+    # found / missing: the registry answered; unreachable: it did not (with `unreachable: warn`);
+    # unchecked: not looked up (an ecosystem without a registry check, or the check is off).
+    status: Literal["found", "missing", "unreachable", "unchecked"] = "unchecked"
+    # Where the answer came from: the registry itself, the cache, or the offline snapshot/allowlist.
+    source: Literal["registry", "cache", "snapshot", "none"] = "none"
+    # Days since the package's first published file, when the registry says.
+    age_days: int | None = None
 
 
 class Dependency(_Input):
@@ -130,6 +166,49 @@ class Dependency(_Input):
     name: str
     version: str | None = None
     change: Literal["added", "removed", "updated"] = "added"
+    # The manifest or lock file it was read from.
+    manifest: str | None = None
+    # The version is pinned exactly (==x.y.z, "1.2.3", a lock file entry).
+    pinned: bool | None = None
+    registry: RegistryStatus = Field(default_factory=RegistryStatus)
+    # The popular package name this one is closest to (edit distance), when it is not one itself.
+    similar_to: str | None = None
+    similar_distance: int | None = None
+
+
+class ScanReport(_Input):
+    """One scanner report the PR's input was given (or aigate's own built-in check)."""
+
+    tool: str
+    format: str
+    source: str
+    # What the report covers, whatever it found: `scanning.required` is checked against these.
+    categories: tuple[FindingCategory | Literal["coverage"], ...] = ()
+    findings: int = Field(default=0, ge=0)
+
+
+class SandboxTestResults(_Input):
+    """Sandbox test results (JUnit XML), summed over every report given."""
+
+    tests: int = Field(default=0, ge=0)
+    failures: int = Field(default=0, ge=0)
+    errors: int = Field(default=0, ge=0)
+    skipped: int = Field(default=0, ge=0)
+
+
+class FileCoverage(_Input):
+    path: str
+    # Added lines the coverage report measures (executable), and how many of them ran.
+    measured: int = Field(default=0, ge=0)
+    covered: int = Field(default=0, ge=0)
+
+
+class ChangedLineCoverage(_Input):
+    """Coverage of the lines the PR added, from a coverage report and the diff."""
+
+    measured: int = Field(default=0, ge=0)
+    covered: int = Field(default=0, ge=0)
+    files: tuple[FileCoverage, ...] = ()
 
 
 class Generation(_Input):
@@ -153,6 +232,12 @@ class InputDocument(_Input):
     files: tuple[FileChange, ...] = ()
     findings: tuple[Finding, ...] = ()
     dependencies: tuple[Dependency, ...] = ()
+    # The scanner reports given (and aigate's own secret check), whatever they found.
+    scans: tuple[ScanReport, ...] = ()
+    # Test results from JUnit reports given with --scan, summed.
+    test_results: SandboxTestResults | None = None
+    # Coverage of the PR's added lines, from a coverage report given with --scan.
+    coverage: ChangedLineCoverage | None = None
     # What the PR's tests did in the sandbox (`aigate sandbox run`); null when no report was given.
     sandbox: SandboxReport | None = None
     # Filled by aigate (a given value is replaced): the Unicode NFKC form of each PR and commit text
@@ -231,6 +316,9 @@ class Risk(_Output):
     require_security_team: bool
     # The risk layer's mode: only "block" lets the tier turn an allow into a review.
     mode: Mode
+    # The review.minimum_tier reasons that held the tier at or above their floor (sensitive_path,
+    # new_dependency, gate_config); empty when the score alone set it.
+    raised_by: tuple[str, ...] = ()
 
 
 class Decision(_Output):

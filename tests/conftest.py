@@ -38,6 +38,10 @@ def real_opa() -> str:
     return found
 
 
+# Test data, not tests: scanned sample projects hold test_*.py files of their own.
+collect_ignore_glob = ["assets/*"]
+
+
 @dataclass(frozen=True)
 class CliResult:
     code: int

@@ -155,7 +155,8 @@ def _bad(tmp_path: Path, name: str, text: str) -> Path:
         ),
         (lambda t: ["--commits", _bad(t, "commits.json", '{"sha": 1}')], r"commits\.json: "),
         (
-            lambda t: ["--scan", _bad(t, "scan.json", '{"version": "2.1.0", "runs": []}')],
+            # SARIF-looking, but no SARIF version aigate reads (an empty 2.1.0 log is zero findings).
+            lambda t: ["--scan", _bad(t, "scan.json", '{"version": "1.0.0", "runs": []}')],
             r"scan\.json: unknown scanner format",
         ),
         (

@@ -41,8 +41,10 @@ test_blocked_path_blocks_whatever_the_score if {
 test_blocked_path_in_warn_mode_does_not_block if {
 	inp := _input(_ai_pr, [_file(".github/workflows/ci.yml", 1)])
 
-	# .github/** is sensitive too: 2 + 15 = 17, tier low, so the PR auto-merges with a warning.
-	decision.outcome == "allow" with input as inp with data.aigate.config.modes.paths as "warn"
+	# .github/** is sensitive too: 2 + 15 = 17, tier low, raised to medium by the sensitive-path floor
+	# (review.minimum_tier): reviewed with a warning, not blocked.
+	decision.outcome == "review" with input as inp with data.aigate.config.modes.paths as "warn"
+	decision.risk.raised_by == ["sensitive_path"] with input as inp with data.aigate.config.modes.paths as "warn"
 	[v.mode | some v in decision.violations] == ["warn"] with input as inp
 		with data.aigate.config.modes.paths as "warn"
 }
@@ -61,7 +63,7 @@ test_risk_in_observe_mode_allows if {
 
 test_observe_mode_violation_recorded_not_blocking if {
 	inp := _input(_ai_pr, [_file(".github/workflows/ci.yml", 1)])
-	decision.outcome == "allow" with input as inp with data.aigate.config.modes.paths as "observe"
+	decision.outcome == "review" with input as inp with data.aigate.config.modes.paths as "observe"
 	[[v.rule, v.blocking] | some v in decision.violations] == [["blocked_path", false]] with input as inp
 		with data.aigate.config.modes.paths as "observe"
 }

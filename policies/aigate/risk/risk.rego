@@ -76,17 +76,59 @@ score := max([0, min([100, sum([factor.points | some factor in factors])])])
 
 # The first tier, in ascending threshold order, whose threshold is >= the score; past every
 # threshold, the highest tier.
-tier := eligible[0] if {
+score_tier := eligible[0] if {
 	eligible := [t | some t in _tiers; t.threshold >= score]
 	count(eligible) > 0
 } else := _tiers[count(_tiers) - 1]
+
+# review.minimum_tier: reasons that hold a PR at a tier or above whatever its score.
+_floors := data.aigate.lib.config.risk.minimum_tier
+
+minimum_tier_reasons contains "sensitive_path" if {
+	_floors.sensitive_path.index >= 0
+	count(sensitive_files) > 0
+}
+
+minimum_tier_reasons contains "new_dependency" if {
+	_floors.new_dependency.index >= 0
+	count(data.aigate.scanning.new_dependencies) > 0
+}
+
+minimum_tier_reasons contains "gate_config" if {
+	_floors.gate_config.index >= 0
+	count(data.aigate.lib.batch_matches(data.aigate.lib.config.risk.gate_config, data.aigate.lib.changed_batch)) > 0
+}
+
+_score_tier_index := [i | some i, t in _tiers; t.name == score_tier.name][0]
+
+# The score's tier, raised to the highest floor that applies.
+tier := _tiers[max({_score_tier_index} | {_floors[reason].index | some reason in minimum_tier_reasons})]
+
+# Auto-merge only when the scans are clean: no counted finding at or above
+# review.auto_merge_max_severity. A scanning layer in observe mode only records.
+auto_merge_held if {
+	data.aigate.lib.config.modes.scanning != "observe"
+	threshold := data.aigate.lib.config.risk.auto_merge_max_severity
+	threshold != null
+	limit := data.aigate.lib.config.scanning.severity_rank[threshold]
+	some finding in data.aigate.scanning.counted_findings
+	data.aigate.lib.config.scanning.severity_rank[finding.severity] <= limit
+}
+
+default auto_merge := false
+
+auto_merge if {
+	tier.auto_merge
+	not auto_merge_held
+}
 
 summary := {
 	"score": score,
 	"factors": factors,
 	"tier": tier.name,
 	"approvals": tier.approvals,
-	"auto_merge": tier.auto_merge,
+	"auto_merge": auto_merge,
 	"require_security_team": tier.require_security_team,
 	"mode": data.aigate.lib.config.modes.risk,
+	"raised_by": sort([reason | some reason in minimum_tier_reasons]),
 }

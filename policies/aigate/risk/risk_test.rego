@@ -90,3 +90,63 @@ test_score_past_every_threshold_takes_highest_tier if {
 	risk.tier.name == "low" with input as {"files": [], "findings": fs, "dependencies": []}
 		with data.aigate.config.risk.tiers as tiers
 }
+
+# --- review.minimum_tier floors and auto-merge only on clean scans ---
+
+test_sensitive_path_raises_low_score_to_medium if {
+	inp := {"files": [_file("src/auth/a.ts", 1)], "findings": [], "dependencies": []}
+	risk.score == 17 with input as inp
+	risk.score_tier.name == "low" with input as inp
+	risk.summary.tier == "medium" with input as inp
+	risk.summary.raised_by == ["sensitive_path"] with input as inp
+	risk.summary.auto_merge == false with input as inp
+}
+
+test_new_dependency_raises_to_medium if {
+	inp := {"files": [], "findings": [], "dependencies": [{"ecosystem": "npm", "name": "a", "version": "1", "change": "added"}]}
+	[risk.score, risk.summary.tier] == [5, "medium"] with input as inp
+	risk.summary.raised_by == ["new_dependency"] with input as inp
+}
+
+test_gate_config_change_raises_to_medium if {
+	inp := {"files": [_file("service/.ai-code-gate.yml", 1)], "findings": [], "dependencies": []}
+	risk.summary.raised_by == ["gate_config"] with input as inp
+	risk.summary.tier == "medium" with input as inp
+}
+
+test_floor_off_when_null if {
+	inp := {"files": [_file("src/auth/a.ts", 1)], "findings": [], "dependencies": []}
+	# Every key set: OPA merges an object given with `with` into the data it replaces.
+	off := {"sensitive_path": null, "new_dependency": null, "gate_config": null}
+	risk.summary.tier == "low" with input as inp with data.aigate.config.risk.minimum_tier as off
+}
+
+test_floor_never_lowers_a_higher_tier if {
+	fs := [_finding("high") | some _ in numbers.range(1, 5)]
+	inp := {"files": [_file("src/auth/a.ts", 1)], "findings": fs, "dependencies": []}
+	risk.summary.tier == "high" with input as inp
+}
+
+test_low_tier_with_a_finding_is_not_auto_merged if {
+	clean := {"files": [_file("docs/a.md", 1)], "findings": [], "dependencies": []}
+	risk.summary.auto_merge == true with input as clean
+	with_low := {"files": [_file("docs/a.md", 1)], "findings": [_finding("low")], "dependencies": []}
+	risk.summary.tier == "low" with input as with_low
+	risk.summary.auto_merge == false with input as with_low
+	info_only := {"files": [_file("docs/a.md", 1)], "findings": [_finding("info")], "dependencies": []}
+	risk.summary.auto_merge == true with input as info_only
+}
+
+test_auto_merge_threshold_configurable if {
+	inp := {"files": [_file("docs/a.md", 1)], "findings": [_finding("low")], "dependencies": []}
+	risk.summary.auto_merge == true with input as inp with data.aigate.config.risk.auto_merge_max_severity as "medium"
+	risk.summary.auto_merge == true with input as inp with data.aigate.config.risk.auto_merge_max_severity as null
+	risk.summary.auto_merge == true with input as inp with data.aigate.config.modes.scanning as "observe"
+}
+
+test_preexisting_finding_does_not_hold_auto_merge if {
+	old := object.union(_finding("high"), {"introduced": false})
+	inp := {"files": [_file("docs/a.md", 1)], "findings": [old], "dependencies": []}
+	risk.summary.auto_merge == true with input as inp
+	risk.score == 2 with input as inp
+}

@@ -10,13 +10,19 @@ severities := ["critical", "high", "medium", "low", "info"]
 # Every severity is counted by one native substring count over the findings' severities, joined
 # with doubled newlines so that adjacent equal severities stay apart, instead of one pass over
 # the findings per severity.
-_severity_text := concat("", ["\n", concat("\n\n", [f.severity | some f in input.findings]), "\n"])
+_severity_text := concat("", ["\n", concat("\n\n", [f.severity | some f in counted_findings]), "\n"])
 
 finding_counts := {severity: strings.count(_severity_text, concat("", ["\n", severity, "\n"])) |
 	some severity in severities
 }
 
 new_dependencies := [dependency | some dependency in input.dependencies; dependency.change == "added"]
+
+# The findings that count: those the PR introduced (on a line or dependency it added or changed),
+# or every finding with scanning.count_preexisting. A finding that does not say counts.
+counted_findings := input.findings if {
+	_settings.count_preexisting
+} else := [f | some f in input.findings; object.get(f, "introduced", true)]
 
 violations contains data.aigate.lib.violation("scanning", "scan_threshold", severity, message, null) if {
 	some severity in severities
@@ -28,7 +34,7 @@ violations contains data.aigate.lib.violation("scanning", "scan_threshold", seve
 
 violations contains data.aigate.lib.violation("scanning", "secret_detected", "critical", message, finding.path) if {
 	_settings.block_secrets
-	some finding in input.findings
+	some finding in counted_findings
 	finding.category == "secret"
 	message := sprintf("%s reports a secret (%s)%s", [finding.tool, finding.rule_id, _location(finding)])
 }
@@ -39,3 +45,89 @@ _location(finding) := sprintf(" at %s:%d", [finding.path, finding.line]) if {
 } else := sprintf(" in %s", [finding.path]) if {
 	finding.path != null
 } else := ""
+
+# Per category, the lowest severity that blocks: AI PRs get scanning.block_on, human PRs (checked
+# only with policy.apply_to_human) scanning.block_on_human, which config validation keeps as lax or laxer.
+block_on := _settings.block_on if data.aigate.detection.is_ai else := _settings.block_on_human
+
+_who := "AI-generated" if data.aigate.detection.is_ai else := "human"
+
+# A category without a threshold of its own uses "other"; test failures and (while block_secrets is
+# on) secrets have rules of their own.
+_threshold(finding) := object.get(block_on, finding.category, block_on.other)
+
+_over_threshold(finding) if {
+	not finding.category == "test"
+	not _secret_ruled(finding)
+	threshold := _threshold(finding)
+	threshold != null
+	_settings.severity_rank[finding.severity] <= threshold.rank
+}
+
+_secret_ruled(finding) if {
+	finding.category == "secret"
+	_settings.block_secrets
+}
+
+findings_over_threshold := [f | some f in counted_findings; _over_threshold(f)]
+
+_categories_over := {f.category | some f in findings_over_threshold}
+
+violations contains data.aigate.lib.violation("scanning", "scan_block_on", severity, message, null) if {
+	some category in _categories_over
+	over := [f | some f in findings_over_threshold; f.category == category]
+	threshold := object.get(block_on, category, block_on.other)
+	severity := _most_severe(over)
+	message := sprintf("%d %s findings at or above %s, the threshold for %s PRs: %s", [
+		count(over), category, threshold.severity, _who,
+		concat("; ", [_describe(f) | some f in array.slice(over, 0, 5)]),
+	])
+}
+
+_most_severe(findings) := severity if {
+	ranks := [_settings.severity_rank[f.severity] | some f in findings]
+	some severity, rank in _settings.severity_rank
+	rank == min(ranks)
+}
+
+_describe(finding) := sprintf("%s %s (%s)%s", [finding.tool, finding.rule_id, finding.severity, _location(finding)])
+
+# A failed or errored sandbox test blocks.
+violations contains data.aigate.lib.violation("scanning", "test_failed", "high", message, null) if {
+	_settings.fail_on_tests
+	failing := object.get(input, "test_results", null)
+	failing != null
+	failing.failures + failing.errors > 0
+	names := [f.message | some f in input.findings; f.category == "test"]
+	message := sprintf("%d sandbox tests failed and %d errored: %s", [
+		failing.failures, failing.errors, concat("; ", array.slice(names, 0, 5)),
+	])
+}
+
+# Each category scanning.required lists needs a report (aigate's built-in secret check is not one).
+reported_categories := {category |
+	some report in object.get(input, "scans", [])
+	report.format != "builtin-secrets"
+	some category in report.categories
+}
+
+violations contains data.aigate.lib.violation("scanning", "scan_missing", "high", message, null) if {
+	some category in _settings.required
+	not reported_categories[category]
+	message := sprintf("no %s report was given, and scanning.required lists %s", [category, category])
+}
+
+# Coverage of the added lines a coverage report measures, against scanning.min_changed_line_coverage.
+changed_line_coverage := floor((100 * input.coverage.covered) / input.coverage.measured) if {
+	input.coverage.measured > 0
+}
+
+violations contains data.aigate.lib.violation("scanning", "changed_line_coverage", "medium", message, null) if {
+	minimum := _settings.min_changed_line_coverage
+	minimum != null
+	input.coverage.measured > 0
+	(100 * input.coverage.covered) < minimum * input.coverage.measured
+	message := sprintf("%d of %d changed lines covered (%d%%); at least %v%% required", [
+		input.coverage.covered, input.coverage.measured, changed_line_coverage, minimum,
+	])
+}

@@ -1,0 +1,179 @@
+"""The scanning layer's inputs: scanner reports, aigate's own secret check of the added lines, diff-aware
+findings, sandbox test results and changed-line coverage. Python gathers facts; Rego decides on them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from aigate.models import (
+    ChangedLineCoverage,
+    Dependency,
+    FileChange,
+    Finding,
+    SandboxTestResults,
+    ScanReport,
+)
+from aigate.sources._scan_common import ScanResult, fingerprint, secret_hash
+from aigate.sources.added_lines import DiffLines
+
+__all__ = ["ScanningOptions", "ScanningPart", "assemble_scanning", "builtin_secret_findings"]
+
+BUILTIN_TOOL = "aigate"
+
+
+@dataclass(frozen=True)
+class ScanningOptions:
+    """What the input document's scanning part is built with (from the `scanning` config section)."""
+
+    # aigate's own detect-secrets pass over the PR's added lines.
+    builtin_secrets: bool = True
+    # Dependency discovery and registry checks (aigate.dependencies.DependencyOptions); None: defaults.
+    dependencies: Any = None
+
+    @classmethod
+    def from_settings(cls, scanning: Mapping[str, Any], base_dir: Path | None = None) -> ScanningOptions:
+        return cls(builtin_secrets=bool(scanning.get("builtin_secrets", {}).get("enabled", True)))
+
+
+@dataclass
+class ScanningPart:
+    findings: list[Finding] = field(default_factory=list)
+    dependencies: list[Dependency] = field(default_factory=list)
+    reports: list[ScanReport] = field(default_factory=list)
+    tests: SandboxTestResults | None = None
+    coverage: ChangedLineCoverage | None = None
+
+
+def assemble_scanning(
+    results: Iterable[tuple[str, ScanResult]],
+    *,
+    files: tuple[FileChange, ...],
+    diff_lines: Callable[[], DiffLines | None],
+    dependencies: Iterable[Dependency],
+    options: ScanningOptions,
+) -> ScanningPart:
+    """Every report's findings marked `introduced` against the diff, with test results and coverage summed
+    over the reports, aigate's own secret findings added, and a record of each report."""
+    part = ScanningPart(dependencies=list(dependencies))
+    coverage_report = None
+    lines: DiffLines | None = None
+    lines_read = False
+
+    def diff() -> DiffLines | None:
+        nonlocal lines, lines_read
+        if not lines_read:
+            lines, lines_read = diff_lines(), True
+        return lines
+
+    changed_packages = {
+        (d.ecosystem.lower(), d.name.lower()) for d in part.dependencies if d.change in ("added", "updated")
+    }
+    for source, result in results:
+        marked = [
+            _introduced(f, files, diff, changed_packages) if result.format != "aigate" else _fingerprinted(f)
+            for f in result.findings
+        ]
+        part.findings.extend(marked)
+        part.dependencies.extend(result.dependencies)
+        part.reports.append(ScanReport(tool=result.tool, format=result.format, source=source,
+                                       categories=tuple(result.categories), findings=len(marked)))
+        if result.tests is not None:
+            part.tests = _summed(part.tests, result.tests)
+        if result.coverage is not None:
+            coverage_report = result.coverage if coverage_report is None else coverage_report.merged(result.coverage)
+    if coverage_report is not None:
+        from aigate.sources.coverage_report import changed_line_coverage
+
+        current = diff()
+        part.coverage = changed_line_coverage(coverage_report, current.added_numbers() if current else {})
+    if options.builtin_secrets:
+        current = diff()
+        if current is not None:
+            own = builtin_secret_findings(current)
+            part.findings.extend(own)
+            part.reports.append(ScanReport(tool=BUILTIN_TOOL, format="builtin-secrets", source="diff",
+                                           categories=("secret",), findings=len(own)))
+    return part
+
+
+def builtin_secret_findings(lines: DiffLines) -> list[Finding]:
+    """detect-secrets (its plugins and filters, as a library) over the added lines, file by file."""
+    if not lines.added:
+        return []
+    from detect_secrets.core import scan
+    from detect_secrets.settings import default_settings, get_filters
+
+    findings: list[Finding] = []
+    with default_settings() as settings:
+        # The files are not on disk here: the filter that drops paths it cannot open must not apply.
+        settings.disable_filters("detect_secrets.filters.common.is_invalid_file")
+        get_filters.cache_clear()
+        try:
+            for path in sorted(lines.added):
+                numbered = sorted(lines.added[path].items())
+                seen: set[tuple[str, int]] = set()
+                for secret in scan._process_line_based_plugins(numbered, filename=path):
+                    key = (secret.type, secret.line_number)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    hashed = secret_hash(secret.secret_value) if secret.secret_value else None
+                    findings.append(Finding(
+                        tool=BUILTIN_TOOL, category="secret", severity="high", tool_severity="",
+                        rule_id=secret.type, message=f"{secret.type} on an added line", path=path,
+                        line=secret.line_number, introduced=True, secret_hash=hashed,
+                        fingerprint=fingerprint(BUILTIN_TOOL, secret.type, path, hashed),
+                    ))
+        finally:
+            get_filters.cache_clear()
+    return findings
+
+
+def _fingerprinted(finding: Finding) -> Finding:
+    if finding.fingerprint:
+        return finding
+    return finding.model_copy(update={"fingerprint": fingerprint(
+        finding.tool, finding.category, finding.rule_id, finding.path, finding.line, finding.package
+    )})
+
+
+def _introduced(
+    finding: Finding,
+    files: tuple[FileChange, ...],
+    diff: Callable[[], DiffLines | None],
+    changed_packages: set[tuple[str, str]],
+) -> Finding:
+    """True when the finding is on a line the PR added or changed, in a file it added, or on a dependency it
+    added or updated; a failed test always counts; with no diff at all, every finding counts."""
+    if finding.category == "test" or not files:
+        return finding
+    if finding.package:
+        ecosystem = (finding.ecosystem or "").lower()
+        name = finding.package.lower()
+        introduced = any(n == name and (not ecosystem or e == ecosystem) for e, n in changed_packages)
+        return finding.model_copy(update={"introduced": introduced})
+    if finding.path is None:
+        return finding
+    changed = {f.path: f for f in files if f.status != "deleted"}
+    file = changed.get(finding.path)
+    if file is None:
+        return finding.model_copy(update={"introduced": False})
+    if finding.line is None or file.status in ("added", "copied"):
+        return finding.model_copy(update={"introduced": file.status in ("added", "copied") or file.added > 0})
+    lines = diff()
+    added = lines.added.get(finding.path, {}) if lines is not None else None
+    return finding.model_copy(update={"introduced": True if added is None else finding.line in added})
+
+
+def _summed(total: SandboxTestResults | None, more: SandboxTestResults) -> SandboxTestResults:
+    if total is None:
+        return more
+    return SandboxTestResults(tests=total.tests + more.tests, failures=total.failures + more.failures,
+                              errors=total.errors + more.errors, skipped=total.skipped + more.skipped)
+
+
+def replace_options(options: ScanningOptions, **changes: Any) -> ScanningOptions:
+    return replace(options, **changes)
