@@ -1,5 +1,9 @@
-# The decision itself: data.aigate.decision is exactly the document the host acts on.
-# Only the decision's fields are rules here; helpers live in the layer packages.
+# METADATA
+# title: The decision
+# description: |
+#   data.aigate.decision is exactly the document the host acts on. Only the decision's fields are
+#   rules here; helpers live in the layer packages.
+# entrypoint: true
 package aigate.decision
 
 import rego.v1
@@ -17,9 +21,13 @@ detection := {
 default violations := []
 
 violations := [v |
-	some v in ((data.aigate.paths.violations | data.aigate.scope.violations) | (
-		data.aigate.tests.violations | data.aigate.scanning.violations
-	)) | data.aigate.sandbox.violations
+	some v in union({
+		data.aigate.paths.violations,
+		data.aigate.scope.violations,
+		data.aigate.tests.violations,
+		data.aigate.scanning.violations,
+		data.aigate.sandbox.violations,
+	})
 ] if {
 	data.aigate.detection.checks_apply
 }
@@ -30,6 +38,8 @@ risk := data.aigate.risk.summary if data.aigate.detection.checks_apply
 
 # block: any blocking violation. allow: no checks apply, the risk layer is not enforced, or the
 # tier auto-merges without approvals. review: everything else, including anything unforeseen.
+default outcome := "review"
+
 outcome := "block" if {
 	some v in violations
 	v.blocking
@@ -40,4 +50,4 @@ outcome := "block" if {
 } else := "allow" if {
 	risk.auto_merge
 	risk.approvals == 0
-} else := "review"
+}

@@ -8,7 +8,14 @@ _human_pr := {"labels": [], "author": {"login": "alice", "type": "User"}, "head_
 
 _ai_pr := object.union(_human_pr, {"labels": ["ai-generated"]})
 
-_file(path, added) := {"path": path, "old_path": null, "status": "modified", "binary": false, "added": added, "removed": 0}
+_file(path, added) := {
+	"path": path,
+	"old_path": null,
+	"status": "modified",
+	"binary": false,
+	"added": added,
+	"removed": 0,
+}
 
 _input(pr, files) := {"pr": pr, "commits": [], "files": files, "findings": [], "dependencies": []}
 

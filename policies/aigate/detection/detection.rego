@@ -72,7 +72,10 @@ _person_text(person) := concat("", [person.name, " <", person.email, ">"]) if {
 
 # "Name <email>" is matched whole, by its e-mail alone and by its name alone; spaces inside the
 # brackets ("< noreply@anthropic.com >") do not count.
-_trailer_forms(value) := {form | some form in array.concat([whole, email, name], _noreply_login(email)); form != ""} if {
+_trailer_forms(value) := {form |
+	some form in array.concat([whole, email, name], _noreply_login(email))
+	form != ""
+} if {
 	whole := normalise(value)
 	parts := split(whole, "<")
 	count(parts) > 1
@@ -85,8 +88,8 @@ _trailer_forms(value) := {form | some form in array.concat([whole, email, name],
 _noreply_login(email) := [login] if {
 	endswith(lower(email), "@users.noreply.github.com")
 	local := split(email, "@")[0]
-	plus := split(local, "+")
-	login := plus[count(plus) - 1]
+	pieces := split(local, "+")
+	login := pieces[count(pieces) - 1]
 } else := []
 
 # Known automation that is not AI (Dependabot, Renovate, …): matched only by a pattern with no
@@ -178,7 +181,9 @@ _texts contains normalise(input.pr.body) if normalise(input.pr.body) != ""
 
 # --- the verdict ------------------------------------------------------------------------------------
 
-is_ai := count(signals) > 0
+default is_ai := false
+
+is_ai if count(signals) > 0
 
 # The AI checks run on AI PRs, and on every PR when the config says so.
 checks_apply if is_ai

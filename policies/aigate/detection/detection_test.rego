@@ -57,9 +57,8 @@ test_bot_author_login if {
 
 test_bot_author_aider_name_suffix if {
 	commit := object.union(_commit("x", []), {"author": {"name": "Alice (aider)", "email": "a@example.com"}})
-	detection.signals == {{"kind": "bot_author", "value": "Alice (aider) <a@example.com>", "pattern": "* (aider)"}} with input as {
-		"pr": _pr, "commits": [commit],
-	}
+	expected := {"kind": "bot_author", "value": "Alice (aider) <a@example.com>", "pattern": "* (aider)"}
+	detection.signals == {expected} with input as {"pr": _pr, "commits": [commit]}
 }
 
 test_bracket_is_literal if {
@@ -155,7 +154,8 @@ test_fullwidth_label_through_nfkc if {
 
 test_branch_with_refs_heads_or_leading_space if {
 	every branch in ["refs/heads/claude/x", " claude/x", "\u200bclaude/x", "REFS/HEADS/Claude/x"] {
-		_kinds(detection.signals) == {"branch"} with input as {"pr": object.union(_pr, {"head_branch": branch}), "commits": []}
+		pr := object.union(_pr, {"head_branch": branch})
+		_kinds(detection.signals) == {"branch"} with input as {"pr": pr, "commits": []}
 	}
 }
 
@@ -192,7 +192,8 @@ test_unknown_github_app_commit_is_a_signal if {
 
 test_known_automation_is_not_ai if {
 	dependabot := {"name": "dependabot[bot]", "email": "49699333+dependabot[bot]@users.noreply.github.com"}
-	commit := object.union(_commit("Bump x\n\nCo-authored-by: dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>", []), {"author": dependabot})
+	trailer := "Co-authored-by: dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>"
+	commit := object.union(_commit(concat("\n\n", ["Bump x", trailer]), []), {"author": dependabot})
 	pr := object.union(_pr, {"author": {"login": "dependabot[bot]", "type": "Bot"}})
 	count(detection.signals) == 0 with input as {"pr": pr, "commits": [commit]}
 }
@@ -200,10 +201,11 @@ test_known_automation_is_not_ai if {
 test_wildcard_never_catches_automation_but_a_name_does if {
 	pr := object.union(_pr, {"author": {"login": "dependabot[bot]", "type": "Bot"}})
 	wildcard := [{"pattern": "*[bot]", "regex": `(?is)^(?:.*\[bot\])$`, "literal": false}]
-	named := [{"pattern": "dependabot[bot]", "regex": `(?is)^(?:dependabot\[bot\])$`, "literal": true}]
 	count(detection.signals) == 0 with input as {"pr": pr, "commits": []}
 		with data.aigate.config.detection.bot_authors as wildcard
-	_kinds(detection.signals) == {"bot_author"} with input as {"pr": pr, "commits": []} with data.aigate.config.detection.bot_authors as named
+	named := [{"pattern": "dependabot[bot]", "regex": `(?is)^(?:dependabot\[bot\])$`, "literal": true}]
+	_kinds(detection.signals) == {"bot_author"} with input as {"pr": pr, "commits": []}
+		with data.aigate.config.detection.bot_authors as named
 }
 
 test_kinds_checked_and_unchecked if {

@@ -65,10 +65,12 @@ _candidate_factors := [
 ]
 
 # The test patterns are matched only when including tests is worth points.
+default _tests_points := 0
+
 _tests_points := _weights.tests_included if {
 	_weights.tests_included != 0
 	data.aigate.tests.includes_tests
-} else := 0
+}
 
 factors := [factor | some factor in _candidate_factors; factor.points != 0]
 

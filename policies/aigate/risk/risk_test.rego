@@ -4,11 +4,26 @@ import rego.v1
 
 import data.aigate.risk
 
-_file(path, added) := {"path": path, "old_path": null, "status": "modified", "binary": false, "added": added, "removed": 0}
+_file(path, added) := {
+	"path": path,
+	"old_path": null,
+	"status": "modified",
+	"binary": false,
+	"added": added,
+	"removed": 0,
+}
 
 _files(n, added) := [_file(sprintf("docs/f%d.md", [i]), added) | some i in numbers.range(1, n)]
 
-_finding(severity) := {"tool": "t", "category": "sast", "severity": severity, "rule_id": "r", "message": "m", "path": null, "line": null}
+_finding(severity) := {
+	"tool": "t",
+	"category": "sast",
+	"severity": severity,
+	"rule_id": "r",
+	"message": "m",
+	"path": null,
+	"line": null,
+}
 
 _points(inp) := points if {
 	factors := risk.factors with input as object.union({"files": [], "findings": [], "dependencies": []}, inp)

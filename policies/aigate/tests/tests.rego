@@ -12,7 +12,9 @@ changed_test_files := data.aigate.lib.batch_matches(_rule.test, _present)
 
 changed_source_files := data.aigate.lib.batch_matches(_rule.source, _present) - changed_test_files
 
-includes_tests := count(changed_test_files) > 0
+default includes_tests := false
+
+includes_tests if count(changed_test_files) > 0
 
 violations contains data.aigate.lib.violation("tests", "tests_required", "medium", message, null) if {
 	_rule.enabled
