@@ -229,7 +229,7 @@ BROKEN = {
         "is_ai is false but detection.is_ai is true",
     ),
     "no-signals": (
-        ('"signals": data.aigate.detection.signals}', '"signals": []}'),
+        ('"signals": data.aigate.detection.signals,', '"signals": [],'),
         "detection.is_ai is true with 0 matching signals",
     ),
     "blocking-allowed": (
