@@ -64,6 +64,8 @@ def build_input_document(
     options = scanning or ScanningOptions()
     # The diff's text, read only when added lines are needed (diff-aware findings, coverage, secrets).
     diff_text: Callable[[], str] | None = None
+    # Both versions of a changed file, when a repository can give them (manifests are read whole).
+    versions: Callable[[FileChange], tuple[str | None, str | None]] | None = None
     pull_request = _pull_request(pr)
     commit_list: tuple[Commit, ...] = ()
     files: tuple[FileChange, ...] = ()
@@ -76,6 +78,7 @@ def build_input_document(
         commit_list = snapshot.commits
         files = snapshot.files
         diff_text = snapshot.patch  # read only when added lines are needed
+        versions = snapshot.file_versions
         pull_request = pull_request.model_copy(
             update={
                 "head_branch": pull_request.head_branch or snapshot.head_branch or host_head_branch(),
@@ -85,6 +88,7 @@ def build_input_document(
     if commits is not None:
         commit_list = _commits(commits)
     if diff is not None:
+        versions = None
         files, given_text = _files(diff)
         diff_text = None if given_text is None else (lambda: given_text)
     reports = []
@@ -98,6 +102,7 @@ def build_input_document(
         diff_lines=lambda: read_diff_lines(text()) if text is not None else None,
         dependencies=dependencies,
         options=options,
+        versions=versions,
     )
     return InputDocument(
         pr=pull_request,

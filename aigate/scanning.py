@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aigate.models import (
     ChangedLineCoverage,
@@ -19,6 +19,9 @@ from aigate.models import (
 from aigate.sources._scan_common import ScanResult, fingerprint, secret_hash
 from aigate.sources.added_lines import DiffLines
 
+if TYPE_CHECKING:
+    from aigate.dependencies import DependencyOptions
+
 __all__ = ["ScanningOptions", "ScanningPart", "assemble_scanning", "builtin_secret_findings"]
 
 BUILTIN_TOOL = "aigate"
@@ -30,12 +33,17 @@ class ScanningOptions:
 
     # aigate's own detect-secrets pass over the PR's added lines.
     builtin_secrets: bool = True
-    # Dependency discovery and registry checks (aigate.dependencies.DependencyOptions); None: defaults.
-    dependencies: Any = None
+    # Dependency discovery and registry checks; None: the defaults.
+    dependencies: DependencyOptions | None = None
 
     @classmethod
     def from_settings(cls, scanning: Mapping[str, Any], base_dir: Path | None = None) -> ScanningOptions:
-        return cls(builtin_secrets=bool(scanning.get("builtin_secrets", {}).get("enabled", True)))
+        from aigate.dependencies import DependencyOptions
+
+        return cls(
+            builtin_secrets=bool(scanning.get("builtin_secrets", {}).get("enabled", True)),
+            dependencies=DependencyOptions.from_settings(scanning.get("dependencies", {}), base_dir),
+        )
 
 
 @dataclass
@@ -54,9 +62,11 @@ def assemble_scanning(
     diff_lines: Callable[[], DiffLines | None],
     dependencies: Iterable[Dependency],
     options: ScanningOptions,
+    versions: Callable[[FileChange], tuple[str | None, str | None]] | None = None,
 ) -> ScanningPart:
     """Every report's findings marked `introduced` against the diff, with test results and coverage summed
-    over the reports, aigate's own secret findings added, and a record of each report."""
+    over the reports, aigate's own secret findings added, and a record of each report; dependencies the
+    changed manifests add, update or remove (read whole through `versions` when a repository gives them)."""
     part = ScanningPart(dependencies=list(dependencies))
     coverage_report = None
     lines: DiffLines | None = None
@@ -67,6 +77,11 @@ def assemble_scanning(
         if not lines_read:
             lines, lines_read = diff_lines(), True
         return lines
+
+    from aigate.dependencies import discover_dependencies  # registry lookups: only when manifests changed
+
+    part.dependencies.extend(discover_dependencies(files, diff_lines=diff, versions=versions,
+                                                   options=options.dependencies))
 
     changed_packages = {
         (d.ecosystem.lower(), d.name.lower()) for d in part.dependencies if d.change in ("added", "updated")

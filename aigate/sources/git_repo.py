@@ -117,6 +117,20 @@ class RepositorySnapshot:
         chunks = _Git(self.repository).stream(self._patch_arguments(paths), limit=max_bytes)
         return _added_lines(_lines(chunks), self._source)
 
+    def file_versions(self, change: FileChange, *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[str | None, str | None]:
+        """The base and head text of one changed file (None for a side where it does not exist), from its blobs:
+        manifests are read whole on both sides, not from hunks."""
+        try:
+            old_id, new_id = self.blob_ids[self.files.index(change)]
+        except (ValueError, IndexError):
+            return None, None
+        git = _Git(self.repository)
+
+        def text(blob: str | None) -> str | None:
+            return None if blob is None else _decode(git.run(["cat-file", "blob", blob], limit=max_bytes))
+
+        return text(old_id), text(new_id)
+
     @property
     def _source(self) -> str:
         return f"--repo {self.repository}"

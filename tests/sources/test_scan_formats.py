@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ASSETS, run_cli
 
+from aigate.dependencies import DependencyOptions
 from aigate.document import build_input_document
 from aigate.errors import ScanError
 from aigate.scanning import ScanningOptions
@@ -18,7 +19,8 @@ from aigate.sources.scan_junit import parse_junit_xml
 from aigate.sources.scans import SCAN_FORMATS, load_scan_file, parse_scan_spec
 
 SCANS = ASSETS / "scans"
-NO_BUILTIN = ScanningOptions(builtin_secrets=False)
+# Reports alone: no built-in secret check, no dependency discovery (no registry lookups).
+NO_BUILTIN = ScanningOptions(builtin_secrets=False, dependencies=DependencyOptions(enabled=False))
 
 # file: (format, tool, findings, {severity: count}, categories)
 EXPECTED: dict[str, tuple[str, str, int, dict[str, int], tuple[str, ...]]] = {

@@ -131,3 +131,84 @@ violations contains data.aigate.lib.violation("scanning", "changed_line_coverage
 		input.coverage.covered, input.coverage.measured, changed_line_coverage, minimum,
 	])
 }
+
+# --- New dependencies: registry existence, allow/deny lists, age, pinning, typo-squats ---
+
+_dependency_settings := _settings.dependencies
+
+# Added or updated: the dependencies a PR brings in.
+incoming_dependencies := [d | some d in input.dependencies; d.change != "removed"]
+
+_listed(names, dependency) if lower(dependency.name) in names
+
+_listed(names, dependency) if concat(":", [dependency.ecosystem, lower(dependency.name)]) in names
+
+_allowed(dependency) if _listed(_dependency_settings.allow, dependency)
+
+_describe_dependency(d) := sprintf("%s %s%s (%s)", [d.ecosystem, d.name, _version(d), _manifest(d)])
+
+_version(d) := sprintf(" %s", [d.version]) if {
+	d.version != null
+} else := ""
+
+_manifest(d) := d.manifest if {
+	d.manifest != null
+} else := "given"
+
+# A package its registry does not know: a name an AI invented or mistyped. Blocking, whatever the mode
+# of the thresholds: it is a violation of its own.
+violations contains data.aigate.lib.violation("scanning", "hallucinated_package", "critical", message, d.manifest) if {
+	some d in incoming_dependencies
+	d.registry.status == "missing"
+	not _allowed(d)
+	message := sprintf("%s does not exist in its registry (%s)", [_describe_dependency(d), d.registry.source])
+}
+
+violations contains data.aigate.lib.violation("scanning", "dependency_denied", "high", message, d.manifest) if {
+	some d in incoming_dependencies
+	_listed(_dependency_settings.deny, d)
+	message := sprintf("%s is on the deny list (scanning.dependencies.deny)", [_describe_dependency(d)])
+}
+
+violations contains data.aigate.lib.violation("scanning", "dependency_too_new", "high", message, d.manifest) if {
+	minimum := _dependency_settings.min_age_days
+	minimum != null
+	some d in incoming_dependencies
+	d.registry.age_days != null
+	d.registry.age_days < minimum
+	not _allowed(d)
+	message := sprintf("%s was first published %d days ago; at least %d required", [
+		_describe_dependency(d), d.registry.age_days, minimum,
+	])
+}
+
+violations contains data.aigate.lib.violation("scanning", "dependency_not_pinned", "medium", message, d.manifest) if {
+	_dependency_settings.require_pinned
+	some d in incoming_dependencies
+	d.pinned == false
+	message := sprintf("%s is not pinned to an exact version", [_describe_dependency(d)])
+}
+
+violations contains data.aigate.lib.violation("scanning", "typosquat_suspect", "high", message, d.manifest) if {
+	distance := _dependency_settings.typosquat_max_distance
+	distance != null
+	some d in incoming_dependencies
+	d.similar_to != null
+	d.similar_distance <= distance
+	not _allowed(d)
+	message := sprintf("%s is %d edit(s) from the popular package %s: a typo-squat?", [
+		_describe_dependency(d), d.similar_distance, d.similar_to,
+	])
+}
+
+# scanning.dependencies.registry.unreachable: warn. Reported, never blocking.
+violations contains v if {
+	some d in incoming_dependencies
+	d.registry.status == "unreachable"
+	v := object.union(
+		data.aigate.lib.violation("scanning", "registry_unreachable", "medium", sprintf(
+			"the %s registry could not be reached to check %s", [d.ecosystem, _describe_dependency(d)],
+		), d.manifest),
+		{"mode": "warn", "blocking": false},
+	)
+}

@@ -179,3 +179,57 @@ test_changed_line_coverage_below_minimum if {
 	nothing_measured := {"findings": [], "coverage": {"measured": 0, "covered": 0, "files": []}}
 	count(scanning.violations) == 0 with input as nothing_measured with data.aigate.config.scanning as settings
 }
+
+# --- new dependencies ---
+
+_dependency_settings := object.union(_full_settings, {"dependencies": {
+	"allow": ["pypi:internal-tool"], "deny": ["left-pad"], "min_age_days": 30, "require_pinned": true,
+	"typosquat_max_distance": 1,
+}})
+
+_dep(name, registry, extra) := object.union(
+	{
+		"ecosystem": "pypi", "name": name, "version": "1.0", "change": "added", "manifest": "requirements.txt",
+		"pinned": true, "registry": registry, "similar_to": null, "similar_distance": null,
+	},
+	extra,
+)
+
+_found := {"status": "found", "source": "registry", "age_days": 400}
+
+_dependency_rules(deps) := rules if {
+	rules := {[v.rule, v.blocking] | some v in scanning.violations} with input as {"findings": [], "dependencies": deps}
+		with data.aigate.config.scanning as _dependency_settings
+}
+
+test_missing_package_is_hallucinated if {
+	missing := {"status": "missing", "source": "registry", "age_days": null}
+	_dependency_rules([_dep("fastjson-turbo", missing, {})]) == {["hallucinated_package", true]}
+}
+
+test_allowlisted_missing_package_passes if {
+	missing := {"status": "missing", "source": "snapshot", "age_days": null}
+	_dependency_rules([_dep("internal-tool", missing, {})]) == set()
+}
+
+test_removed_missing_package_is_not_checked if {
+	missing := {"status": "missing", "source": "registry", "age_days": null}
+	_dependency_rules([_dep("gone", missing, {"change": "removed"})]) == set()
+}
+
+test_denied_too_new_unpinned_typosquat if {
+	young := {"status": "found", "source": "registry", "age_days": 3}
+	_dependency_rules([_dep("left-pad", _found, {"ecosystem": "npm"})]) == {["dependency_denied", true]}
+	_dependency_rules([_dep("young-lib", young, {})]) == {["dependency_too_new", true]}
+	_dependency_rules([_dep("loose", _found, {"pinned": false})]) == {["dependency_not_pinned", true]}
+	_dependency_rules([_dep("reqeusts", _found, {"similar_to": "requests", "similar_distance": 1})]) == {[
+		"typosquat_suspect",
+		true,
+	]}
+	_dependency_rules([_dep("reqxeusts", _found, {"similar_to": "requests", "similar_distance": 2})]) == set()
+}
+
+test_unreachable_registry_warns_without_blocking if {
+	unreachable := {"status": "unreachable", "source": "registry", "age_days": null}
+	_dependency_rules([_dep("requests", unreachable, {})]) == {["registry_unreachable", false]}
+}
