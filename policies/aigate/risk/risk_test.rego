@@ -118,7 +118,8 @@ test_sensitive_path_raises_low_score_to_medium if {
 }
 
 test_new_dependency_raises_to_medium if {
-	inp := {"files": [], "findings": [], "dependencies": [{"ecosystem": "npm", "name": "a", "version": "1", "change": "added"}]}
+	dependency := {"ecosystem": "npm", "name": "a", "version": "1", "change": "added"}
+	inp := {"files": [], "findings": [], "dependencies": [dependency]}
 	[risk.score, risk.summary.tier] == [5, "medium"] with input as inp
 	risk.summary.raised_by == ["new_dependency"] with input as inp
 }
@@ -131,6 +132,7 @@ test_gate_config_change_raises_to_medium if {
 
 test_floor_off_when_null if {
 	inp := {"files": [_file("src/auth/a.ts", 1)], "findings": [], "dependencies": []}
+
 	# Every key set: OPA merges an object given with `with` into the data it replaces.
 	off := {"sensitive_path": null, "new_dependency": null, "gate_config": null}
 	risk.summary.tier == "low" with input as inp with data.aigate.config.risk.minimum_tier as off

@@ -48,9 +48,13 @@ _location(finding) := sprintf(" at %s:%d", [finding.path, finding.line]) if {
 
 # Per category, the lowest severity that blocks: AI PRs get scanning.block_on, human PRs (checked
 # only with policy.apply_to_human) scanning.block_on_human, which config validation keeps as lax or laxer.
-block_on := _settings.block_on if data.aigate.detection.is_ai else := _settings.block_on_human
+block_on := _settings.block_on if {
+	data.aigate.detection.is_ai
+} else := _settings.block_on_human
 
-_who := "AI-generated" if data.aigate.detection.is_ai else := "human"
+default _who := "human"
+
+_who := "AI-generated" if data.aigate.detection.is_ai
 
 # A category without a threshold of its own uses "other"; test failures and (while block_secrets is
 # on) secrets have rules of their own.
@@ -126,7 +130,7 @@ violations contains data.aigate.lib.violation("scanning", "changed_line_coverage
 	minimum := _settings.min_changed_line_coverage
 	minimum != null
 	input.coverage.measured > 0
-	(100 * input.coverage.covered) < minimum * input.coverage.measured
+	100 * input.coverage.covered < minimum * input.coverage.measured
 	message := sprintf("%d of %d changed lines covered (%d%%); at least %v%% required", [
 		input.coverage.covered, input.coverage.measured, changed_line_coverage, minimum,
 	])

@@ -166,13 +166,15 @@ test_required_category_without_report if {
 		{"tool": "semgrep", "format": "semgrep", "source": "s.json", "categories": ["sast"], "findings": 0},
 	]
 	vs := scanning.violations with input as {"findings": [], "scans": scans} with data.aigate.config.scanning as settings
-	[[v.rule, v.message] | some v in vs] == [["scan_missing", "no secret report was given, and scanning.required lists secret"]]
+	message := "no secret report was given, and scanning.required lists secret"
+	[[v.rule, v.message] | some v in vs] == [["scan_missing", message]]
 }
 
 test_changed_line_coverage_below_minimum if {
 	settings := object.union(_full_settings, {"min_changed_line_coverage": 80})
 	low := {"findings": [], "coverage": {"measured": 6, "covered": 1, "files": []}}
-	[v.message | some v in scanning.violations] == ["1 of 6 changed lines covered (16%); at least 80% required"] with input as low
+	message := "1 of 6 changed lines covered (16%); at least 80% required"
+	[v.message | some v in scanning.violations] == [message] with input as low
 		with data.aigate.config.scanning as settings
 	enough := {"findings": [], "coverage": {"measured": 5, "covered": 4, "files": []}}
 	count(scanning.violations) == 0 with input as enough with data.aigate.config.scanning as settings
