@@ -209,10 +209,9 @@ violations contains data.aigate.lib.violation("scanning", "typosquat_suspect", "
 violations contains v if {
 	some d in incoming_dependencies
 	d.registry.status == "unreachable"
+	message := sprintf("the %s registry could not be reached to check %s", [d.ecosystem, _describe_dependency(d)])
 	v := object.union(
-		data.aigate.lib.violation("scanning", "registry_unreachable", "medium", sprintf(
-			"the %s registry could not be reached to check %s", [d.ecosystem, _describe_dependency(d)],
-		), d.manifest),
+		data.aigate.lib.violation("scanning", "registry_unreachable", "medium", message, d.manifest),
 		{"mode": "warn", "blocking": false},
 	)
 }

@@ -220,8 +220,8 @@ test_removed_missing_package_is_not_checked if {
 }
 
 test_denied_too_new_unpinned_typosquat if {
-	young := {"status": "found", "source": "registry", "age_days": 3}
 	_dependency_rules([_dep("left-pad", _found, {"ecosystem": "npm"})]) == {["dependency_denied", true]}
+	young := {"status": "found", "source": "registry", "age_days": 3}
 	_dependency_rules([_dep("young-lib", young, {})]) == {["dependency_too_new", true]}
 	_dependency_rules([_dep("loose", _found, {"pinned": false})]) == {["dependency_not_pinned", true]}
 	_dependency_rules([_dep("reqeusts", _found, {"similar_to": "requests", "similar_distance": 1})]) == {[
