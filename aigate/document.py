@@ -91,6 +91,9 @@ def build_input_document(
         versions = None
         files, given_text = _files(diff)
         diff_text = None if given_text is None else (lambda: given_text)
+    evidence = None if sandbox is None else load_sandbox_report(sandbox)
+    # The sandbox's coverage files measure the PR's added lines like any coverage report given.
+    scans = [*scans, *(evidence.coverage_files if evidence is not None else ())]
     reports = []
     for scan in scans:
         spec = parse_scan_spec(scan)
@@ -113,7 +116,7 @@ def build_input_document(
         scans=tuple(part.reports),
         test_results=part.tests,
         coverage=part.coverage,
-        sandbox=None if sandbox is None else load_sandbox_report(sandbox),
+        sandbox=None if evidence is None else evidence.report,
         generation=_generation(generation),
     )
 

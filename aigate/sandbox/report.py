@@ -61,7 +61,7 @@ class SandboxArtifact(_Report):
     kind: Literal["junit", "coverage"]
     # Relative to the worktree, as the config's pattern matched it.
     path: str
-    # Where the copy was written, next to the report; null when the report was not written to a file.
+    # Where the copy was written, relative to the report's folder; null when no copy was kept.
     saved_as: str | None = None
     sha256: str
     size: int = Field(ge=0)

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from aigate.errors import SandboxError
-from aigate.sandbox import _junit
 from aigate.sandbox._limits import count_descendants, make_preexec, pids_cgroup, rlimit_enforcement
 from aigate.sandbox._monitor import TRACED_CALLS, read_monitor_logs
 from aigate.sandbox.report import LimitName, SandboxArtifact, SandboxReport, SandboxTests
@@ -37,6 +36,7 @@ _REAPER_INSIDE = "/run/aigate/reaper.py"
 _SYSTEM_DIRS = ("/usr", "/etc", "/opt")
 _SYSTEM_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
 _TAIL_BYTES = 16 * 1024
+_MAX_ARTIFACT_BYTES = 64 << 20
 _UNOBSERVED = (
     "connections made through already-open sockets inherited from outside (none are passed in)",
     "relative paths in file calls are reported only through the mounts' refusal, not by name",
@@ -271,26 +271,45 @@ def _preflight(bwrap: str) -> None:
 def _collect_artifacts(
     worktree: Path, settings: SandboxSettings, saved_dir: Path | None
 ) -> tuple[tuple[SandboxArtifact, ...], SandboxTests]:
+    """The JUnit and coverage files the command wrote, copied out; test counts from the JUnit ones.
+
+    Only regular files that really lie inside the worktree are taken: the sandboxed code could
+    plant a symlink (a file's or a folder's) pointing at a host file for this step to read.
+    """
+    from aigate.errors import ScanError
+    from aigate.sources.scan_junit import parse_junit_xml
+
+    root = worktree.resolve()
     artifacts: list[SandboxArtifact] = []
-    totals = SandboxTests()
+    counts = [0, 0, 0, 0]
     for kind, patterns in (("junit", settings.junit), ("coverage", settings.coverage)):
         matched: set[Path] = set()
         for pattern in patterns:
-            matched.update(p for p in worktree.glob(pattern) if p.is_file() and not p.is_symlink())
+            matched.update(p for p in worktree.glob(pattern)
+                           if not p.is_symlink() and p.is_file() and p.resolve().is_relative_to(root))
         for path in sorted(matched):
             relative = path.relative_to(worktree).as_posix()
+            if path.stat().st_size > _MAX_ARTIFACT_BYTES:
+                raise SandboxError(f"sandbox: {relative}: larger than the {_MAX_ARTIFACT_BYTES}-byte artifact limit")
             data = path.read_bytes()
             saved_as = None
             if saved_dir is not None:
                 target = saved_dir / kind / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-                saved_as = str(target)
+                # Relative to the report's folder (the parent of saved_dir), so the pair can be moved.
+                saved_as = target.relative_to(saved_dir.parent).as_posix()
             artifacts.append(SandboxArtifact(kind=kind, path=relative, saved_as=saved_as,
                                              sha256=hashlib.sha256(data).hexdigest(), size=len(data)))
             if kind == "junit":
-                totals = _junit.add(totals, _junit.summarise(data, source=relative))
-    return tuple(artifacts), totals
+                try:
+                    results = parse_junit_xml(data.decode("utf-8", "replace"), source=relative).results
+                except ScanError as e:
+                    raise SandboxError(f"sandbox: the command's {e}") from e
+                for i, n in enumerate((results.tests, results.failures, results.errors, results.skipped)):
+                    counts[i] += n
+    tests = SandboxTests(tests=counts[0], failures=counts[1], errors=counts[2], skipped=counts[3])
+    return tuple(artifacts), tests
 
 
 def run_sandbox(

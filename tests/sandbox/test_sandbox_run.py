@@ -71,6 +71,22 @@ _TESTS = {
         print("leaked:", leaked)
         sys.exit(1 if leaked else 0)
     """,
+    "calc.py": """
+        def add(a, b):
+            return a + b
+
+
+        def divide(a, b):
+            if b == 0:
+                raise ZeroDivisionError("b")
+            return a / b
+    """,
+    "test_calc.py": """
+        from calc import add
+
+        def test_add():
+            assert add(2, 3) == 5
+    """,
     "write_outside.py": """
         import os, sys
         refused = []
@@ -261,7 +277,7 @@ def test_cli_loop_sandbox_then_evaluate(repo: Path, tmp_path: Path) -> None:
     report = json.loads(report_path.read_text())
     assert report["tests"]["failures"] == 1
     saved = [a["saved_as"] for a in report["artifacts"]]
-    assert saved and all(Path(p).is_file() for p in saved)
+    assert saved and all((report_path.parent / p).is_file() for p in saved)
     diff = tmp_path / "pr.diff"
     diff.write_text(subprocess.run(["git", "-C", str(repo), "show", "--format=", "HEAD"], check=True,
                                    capture_output=True, text=True).stdout)
@@ -309,3 +325,34 @@ def test_toolchain_under_the_hosts_tmp_stays_visible(repo: Path, tmp_path: Path)
                          environ={"PATH": f"{venv / 'bin'}:/usr/bin:/bin"})
     assert report.exit_code == 0, report.output_tail
     assert report.output_tail.strip() == str(venv)
+
+
+def test_cli_loop_sandbox_coverage_feeds_changed_line_coverage(repo: Path, tmp_path: Path) -> None:
+    report_path = tmp_path / "out" / "sandbox.json"
+    report_path.parent.mkdir()
+    command = (f"{sys.executable} -m coverage run -m pytest -q -p no:cacheprovider --junitxml=junit.xml test_calc.py"
+               f" && {sys.executable} -m coverage json -q -o coverage.json")
+    run = run_cli("sandbox", "run", "--repo", repo, "--head", "HEAD", "--report", report_path, "--", "sh", "-c",
+                  command)
+    assert run.code == 0, run.stderr
+    report = json.loads(report_path.read_text())
+    assert report["exit_code"] == 0, report["output_tail"]
+    assert {a["kind"]: a["saved_as"] for a in report["artifacts"]} == {
+        "junit": "sandbox-artifacts/junit/junit.xml", "coverage": "sandbox-artifacts/coverage/coverage.json"}
+    diff = tmp_path / "pr.diff"
+    diff.write_text(subprocess.run(["git", "-C", str(repo), "show", "--format=", "HEAD", "--", "calc.py"],
+                                   check=True, capture_output=True, text=True).stdout)
+    config = tmp_path / "gate.yml"
+    config.write_text("scanning:\n  min_changed_line_coverage: 90\n")
+    pr = tmp_path / "pr.json"
+    pr.write_text(json.dumps({"labels": ["ai-generated"]}))
+    verdict = run_cli("evaluate", "--config", config, "--pr", pr, "--diff", diff, "--sandbox", report_path)
+    decision = json.loads(verdict.stdout)
+    coverage = [v for v in decision["violations"] if v["rule"] == "changed_line_coverage"]
+    assert len(coverage) == 1, verdict.stdout + verdict.stderr
+    assert coverage[0]["message"] == "3 of 6 changed lines covered (50%); at least 90% required"
+    # The saved evidence is checked against the report: an edited coverage file is refused.
+    saved = report_path.parent / "sandbox-artifacts" / "coverage" / "coverage.json"
+    saved.write_text(saved.read_text().replace('"covered_lines": 1', '"covered_lines": 5'))
+    tampered = run_cli("evaluate", "--config", config, "--pr", pr, "--diff", diff, "--sandbox", report_path)
+    assert tampered.code == 2 and "does not match its recorded hash" in tampered.stderr
