@@ -162,6 +162,15 @@ class AuditFinding(_Model):
     message: str = ""
     path: str | None = None
     line: int | None = None
+    # As the input document's finding has them (aigate.models.Finding): a secret's value never, only
+    # a short hash prefix of it.
+    tool_severity: str = ""
+    fingerprint: str = ""
+    introduced: bool = True
+    secret_hash: str | None = None
+    package: str | None = None
+    package_version: str | None = None
+    ecosystem: str | None = None
 
 
 class ScanPayload(_Model):

@@ -4,6 +4,7 @@ scrubber, and typed access to a report's fields with errors that name the field 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ __all__ = [
 ]
 
 REDACTED_SECRET = "[secret]"
+_TOKEN_SEPARATORS = re.compile(r"[\s'\"`=:,;()\[\]{}<>]+")
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
 
 _T = TypeVar("_T")
@@ -109,6 +111,13 @@ class SecretScrubber:
                 self._secrets.add(value.strip())
                 # Multi-line values (private keys) are also removed line by line.
                 self._secrets.update(line.strip() for line in value.splitlines() if len(line.strip()) >= 8)
+
+    def add_matched_text(self, *values: object) -> None:
+        """A tool's matched text or source line ("KEY = 'value'"), which holds the secret among other words:
+        the whole text and each of its longer tokens are removed wherever they appear."""
+        for value in values:
+            if isinstance(value, str):
+                self.add(value, *(token for token in _TOKEN_SEPARATORS.split(value) if len(token) >= 8))
 
     def __call__(self, text: str | None) -> str | None:
         if text is None or not self._secrets:

@@ -1,7 +1,8 @@
 """gitleaks JSON (`gitleaks detect/dir/git --report-format json`): a list of leaks.
 
 Every leak is a secret. gitleaks gives no severity: each is `high` (tool_severity empty). `Secret`, `Match`
-and `Line` carry the secret and are dropped; their values are scrubbed from everything kept.
+and `Line` carry the secret and are dropped; the secret, and the longer words of the match and line, are
+scrubbed from everything kept.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ __all__ = ["FORMAT", "looks_like", "parse"]
 FORMAT = "gitleaks"
 TOOL = "gitleaks"
 CATEGORIES = ("secret",)
-_SECRET_FIELDS = ("Secret", "Match", "Line")
 
 
 def looks_like(data: Any) -> bool:
@@ -36,7 +36,8 @@ def parse(data: Any, *, source: str) -> ScanResult:
     if not isinstance(data, list):
         raise _not_a_list(source)
     leaks = [mapping(leak, source, f"leak {index}") for index, leak in enumerate(data)]
-    scrub = SecretScrubber(leak.get(name) for leak in leaks for name in _SECRET_FIELDS)
+    scrub = SecretScrubber(leak.get("Secret") for leak in leaks)
+    scrub.add_matched_text(*(leak.get(name) for leak in leaks for name in ("Match", "Line")))
     findings = []
     for index, leak in enumerate(leaks):
         where = f"leak {index}"

@@ -104,9 +104,10 @@ def _finding(result: Mapping[str, Any], tool: str, rules: list[Mapping[str, Any]
             region = ((location or {}).get("physicalLocation") or {}).get("region") or {}
             snippet = region.get("snippet") if isinstance(region, Mapping) else None
             if isinstance(snippet, Mapping):
-                scrub.add(snippet.get("text"))
+                scrub.add_matched_text(snippet.get("text"))
     partial = result.get("partialFingerprints") or result.get("fingerprints") or {}
     stable = next(iter(sorted(partial.items())), None) if isinstance(partial, Mapping) else None
+    rule_id, path = scrub.text(rule_id), scrub(path)
     return Finding(
         tool=tool.lower(), category=category, severity=severity, tool_severity=tool_severity, rule_id=rule_id,
         message=scrub.text(text.strip().splitlines()[0] if text.strip() else rule_id)[:500],

@@ -102,10 +102,11 @@ def _misconfiguration(check: Mapping[str, Any], target: str | None, source: str,
 
 
 def _secret(secret: Mapping[str, Any], target: str | None, source: str, where: str) -> Finding:
-    scrub = SecretScrubber([secret.get("Match")])
+    scrub = SecretScrubber()
+    scrub.add_matched_text(secret.get("Match"))
     code = secret.get("Code")
     if isinstance(code, Mapping):
-        scrub.add(*(line.get("Content") for line in code.get("Lines") or [] if isinstance(line, Mapping)))
+        scrub.add_matched_text(*(line.get("Content") for line in code.get("Lines") or [] if isinstance(line, Mapping)))
     rule_id = scrub.text(get(secret, "RuleID", str, source, where))
     severity, tool_severity = mapped_severity(get(secret, "Severity", str, source, where), SEVERITIES, "high")
     line = line_number(secret.get("StartLine"))
@@ -114,5 +115,6 @@ def _secret(secret: Mapping[str, Any], target: str | None, source: str, where: s
     return Finding(
         tool=TOOL, category="secret", severity=severity, tool_severity=tool_severity, rule_id=rule_id,
         message=scrub.text(get(secret, "Title", str, source, where, required=False, default=rule_id))[:500],
-        path=scrub(target), line=line, secret_hash=hashed, fingerprint=fingerprint(TOOL, rule_id, target, line),
+        path=scrub(target), line=line, secret_hash=hashed,
+        fingerprint=fingerprint(TOOL, rule_id, scrub(target), line),
     )
