@@ -383,7 +383,11 @@ def _read_members(path: Path) -> tuple[tuple[str, bytes], ...]:
             for member in archive:
                 if member.isdir():
                     continue  # directory entries carry nothing OPA loads
+                # `opa build` writes "/data.json", "/.manifest"…: one leading slash names the bundle's
+                # root, as OPA reads it; "//x" stays absolute and is refused below.
                 name = member.name.removeprefix("./")
+                if name.startswith("/") and not name.startswith("//"):
+                    name = name[1:]
                 if not member.isfile():
                     kind = "link" if member.issym() or member.islnk() else "special file"
                     raise PolicyError(f"{path}: member {name!r}: a {kind}; only regular files are allowed")

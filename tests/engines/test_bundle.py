@@ -352,7 +352,10 @@ def _info(name: str, kind: bytes = tarfile.REGTYPE, size: int = 1, link: str = "
 @pytest.mark.parametrize(
     ("members", "problem"),
     [
-        ([_info("/etc/passwd")], "member '/etc/passwd': absolute paths are not allowed"),
+        # One leading slash names the bundle root, as in `opa build`'s archives; two are absolute.
+        ([_info("//etc/passwd")], "member '//etc/passwd': absolute paths are not allowed"),
+        ([_info("/../x.rego")], "member '../x.rego': '.', '..' and empty path segments are not allowed"),
+        ([_info("/a.rego"), _info("a.rego")], "member 'a.rego': appears twice"),
         ([_info("../x.rego")], "member '../x.rego': '.', '..' and empty path segments are not allowed"),
         ([_info("aigate/../../x.rego")], "'.', '..' and empty path segments are not allowed"),
         ([_info("aigate/link.rego", tarfile.SYMTYPE, link="/etc/passwd")], "member 'aigate/link.rego': a link"),
