@@ -286,6 +286,8 @@ class RemoteOpaEngine(Engine):
                 finally:
                     response.close()
             except requests.exceptions.SSLError as e:
+                if deadline.expired:
+                    raise EngineError(f"{server.where}: timed out after {timeout}s {action}") from e
                 raise EngineError(f"{server.where}: TLS failure {action}: {_reason(e)}") from e
             except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as e:
                 raise EngineError(f"{server.where}: timed out after {timeout}s {action}") from e
@@ -298,7 +300,9 @@ class RemoteOpaEngine(Engine):
                     raise EngineError(f"{server.where}: timed out after {timeout}s {action}") from e
                 server.down_until = time.monotonic() + _DOWN_SECONDS
                 raise _Failover(f"cannot connect ({_reason(e)})") from e
-            except requests.exceptions.RequestException as e:
+            except (requests.exceptions.RequestException, OSError) as e:
+                if deadline.expired:
+                    raise EngineError(f"{server.where}: timed out after {timeout}s {action}") from e
                 raise EngineError(f"{server.where}: request failed {action}: {_reason(e)}") from e
             if deadline.expired:
                 raise EngineError(f"{server.where}: timed out after {timeout}s {action}")
@@ -383,7 +387,9 @@ class _Deadline:
 def _shut_down(sock: socket.socket | None) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+            # The plain socket's shutdown, even for TLS: SSLSocket.shutdown would also drop the SSL
+            # object under the thread reading through it; this only ends its reads with EOF.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _watch_socket(sock: socket.socket | None) -> None:

@@ -4,9 +4,11 @@ failover, pinned revision), all against `RemoteOpaEngine` and the gate."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,13 +44,16 @@ def ai_input() -> dict[str, Any]:
 class HostileServer:
     """Accepts connections, reads one request, then hands the socket to `behave` (bounded by `stop`)."""
 
-    def __init__(self, behave: Callable[[socket.socket, threading.Event], None]) -> None:
+    def __init__(
+        self, behave: Callable[[socket.socket, threading.Event], None], tls: ssl.SSLContext | None = None
+    ) -> None:
         self.behave = behave
+        self.tls = tls
         self.stop = threading.Event()
         self.sent = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.listener.getsockname()[1]}"
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
     def _serve(self) -> None:
@@ -64,6 +69,8 @@ class HostileServer:
             connection.settimeout(10)
             data = b""
             try:
+                if self.tls is not None:
+                    connection = self.tls.wrap_socket(connection, server_side=True)
                 while b"\r\n\r\n" not in data:
                     data += connection.recv(65536)
                 head, _, body = data.partition(b"\r\n\r\n")
@@ -142,6 +149,51 @@ def test_a_trickling_server_ends_at_the_total_deadline(
     assert str(caught.value) == f"OPA at {server.url}: timed out after 1.0s evaluating {QUERY}"
     # The server would trickle for 60 s; the deadline, not the server, ended the request.
     assert elapsed < 10, elapsed
+
+
+def _self_signed(folder: Path) -> ssl.SSLContext:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return context
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_a_trickling_tls_server_ends_at_the_total_deadline(tmp_path: Path, ai_input: dict[str, Any]) -> None:
+    def trickle(connection: socket.socket, stop: threading.Event) -> None:
+        _trickle_body(server, connection, stop)
+
+    server = HostileServer(trickle, tls=_self_signed(tmp_path)).__enter__()
+    try:
+        started = time.monotonic()
+        connection = OpaConnection((server.url,), timeout=1.0, verify_tls=False)
+        with RemoteOpaEngine(connection) as engine, pytest.raises(EngineError) as caught:
+            engine.evaluate(ai_input)
+        assert str(caught.value) == f"OPA at {server.url}: timed out after 1.0s evaluating {QUERY}"
+        assert time.monotonic() - started < 10
+    finally:
+        server.__exit__()
 
 
 def _huge_declared(server: HostileServer, connection: socket.socket, stop: threading.Event) -> None:
