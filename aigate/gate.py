@@ -148,15 +148,27 @@ class Gate:
         from aigate.decision_log import decision_log_record  # imports importlib.metadata: only when logging
 
         audit = self.config.settings["audit"]
+        input_document = document_data(document)
+        pointers = list(audit["redact"])
+        if pointers or document.findings:
+            # What derives from a redacted field goes too: its NFKC form in the input, and its echoes in the
+            # result (violation messages and paths, signal values), as in the audit trail.
+            from aigate.audit.build import Scrubber, scrub_decision
+
+            scrubber = Scrubber(document, pointers)
+            if "nfkc" in scrubber.redacted:
+                input_document["nfkc"] = scrubber.redacted["nfkc"]
+            decision = scrub_decision(decision, scrubber)
+            pointers = scrubber.pointers  # with the trailers of redacted messages and secret findings' messages
         return decision_log_record(
             decision_id=decision.decision_id,
             path=DECISION_PATH,
-            input_document=document_data(document),
+            input_document=input_document,
             result=decision.model_dump(mode="json"),
             bundles={"aigate": decision.policy_revision},
             metrics=metrics,
             input_mode=audit["input"],
-            redact=audit["redact"],
+            redact=pointers,
         )
 
     def _decision(self, raw: Mapping[str, Any], digest: str) -> Decision:

@@ -14,6 +14,7 @@ Timings are reported beside the targets (SQLite < 2 ms, PostgreSQL < 5 ms per de
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -85,6 +86,7 @@ def measure(sink: AuditSink, batches: list[list[dict[str, Any]]]) -> list[float]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decisions", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3, help="fresh store per round; timings are pooled")
     parser.add_argument("--skip-postgres", action="store_true", help="no PostgreSQL cluster (not for reports)")
     args = parser.parse_args(argv)
 
@@ -120,13 +122,19 @@ def main(argv: list[str] | None = None) -> int:
             from audit.pg_cluster import start_cluster
 
             cluster = start_cluster(fsync=True)
-            dsn = cluster.create_database("bench")
-            sinks["postgres"] = lambda: PostgresSink(dsn, "aigate", None)
+            holder = {"dsn": cluster.create_database("bench")}
+            sinks["postgres"] = lambda: PostgresSink(holder["dsn"], "aigate", None)
         try:
-            for name, make in sinks.items():
-                results[name] = measure(make(), batches)
+            for round_ in range(args.rounds):
+                for name, make in sinks.items():
+                    if round_:  # a fresh store each round
+                        for leftover in (folder / "audit.jsonl", folder / "audit.db"):
+                            leftover.unlink(missing_ok=True)
+                        if name == "postgres" and cluster is not None:
+                            holder["dsn"] = cluster.create_database(f"bench{round_}")
+                    results.setdefault(name, []).extend(measure(make(), batches))
             for name, location in (("jsonl", str(folder / "audit.jsonl")), ("sqlite", str(folder / "audit.db")),
-                                   *((("postgres", dsn),) if cluster else ())):
+                                   *((("postgres", holder["dsn"]),) if cluster else ())):
                 store = open_store(location)
                 report = verify_store(store)
                 store.close()
@@ -138,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
             if cluster is not None:
                 cluster.stop()
 
-    print(f"Audit sinks: cost per decision (7 events), {args.decisions} decisions each, this machine\n")
-    print(f"Command: python benchmarks/audit_sinks.py --decisions {args.decisions}\n")
+    print(f"Audit sinks: cost per decision (7 events), {args.decisions} decisions x {args.rounds} rounds per sink, "
+          f"this machine (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)\n")
+    print(f"Command: python benchmarks/audit_sinks.py --decisions {args.decisions} --rounds {args.rounds}\n")
     print("| sink | median ms | p95 ms | target |")
     print("|---|---|---|---|")
     for name, timings in results.items():

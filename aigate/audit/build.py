@@ -67,7 +67,9 @@ class Scrubber:
         implied = [f"/commits/{m.group(1)}/trailers" for p in pointers if (m := _COMMIT_MESSAGE.match(p))]
         # A secret finding's message may hold the secret itself: never stored, whatever the config says.
         implied += [f"/findings/{i}/message" for i, f in enumerate(document.findings) if f.category == "secret"]
-        redacted, masked = _redact_fresh(document, [*pointers, *implied])
+        # Every pointer applied: the configured ones and those they imply.
+        self.pointers = [*pointers, *implied]
+        redacted, masked = _redact_fresh(document, self.pointers)
         self.original = original
         self.redacted: dict[str, Any] = redacted
         self.masked = frozenset(masked)

@@ -95,3 +95,26 @@ def test_redaction(tmp_path: Path, pg_dsn: str) -> None:
         assert verify_store(store).ok
     finally:
         store.close()
+
+
+def test_writers_taking_turns_keep_one_chain(pg_dsn: str) -> None:
+    # Each sink links its next batch after the head it wrote last; when another writer moved the head
+    # meanwhile, the batch is written again under the head's lock, after the real head.
+    from aigate.audit.sinks.postgres import PostgresSink
+
+    first, second = PostgresSink(pg_dsn, "aigate", None), PostgresSink(pg_dsn, "aigate", None)
+    try:
+        for turn in range(6):
+            sink = first if turn % 2 == 0 else second
+            sink.write([{"schema_version": "2", "event_id": f"e{turn}-{i}", "timestamp": "2026-12-03T00:00:00.000000Z",
+                         "correlation_id": "pr#1", "type": "merge", "payload": {"actor": "a"}} for i in range(3)])
+    finally:
+        first.close()
+        second.close()
+    store = open_store(pg_dsn)
+    try:
+        report = verify_store(store)
+    finally:
+        store.close()
+    assert report.ok, report.first_break
+    assert report.count == 18 and report.head.sequence == 18

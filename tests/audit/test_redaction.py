@@ -127,3 +127,15 @@ def test_nfkc_forms_of_redacted_texts_are_not_stored(tmp_path: Path) -> None:
     text = (tmp_path / "audit.jsonl").read_text()
     assert "ＳＥＣＲＥＴＢＯＤＹ" not in text and "SECRETBODY" not in text
     assert "ｆｕｌｌｗｉｄｔｈ title" in text  # the title was not redacted: its form stays
+
+
+def test_decision_log_redacts_derived_values_too(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"sinks": [{"type": "jsonl", "path": "audit.jsonl"}], "input": "full",
+                                     "redact": REDACT, "decision_log": "decisions.jsonl"})
+    with Gate.from_config(config) as gate:
+        decision = gate.evaluate(sensitive_pr())
+    text = (tmp_path / "decisions.jsonl").read_text()
+    assert_clean(text, "decision log")
+    record = __import__("json").loads(text)
+    assert record["decision_id"] == decision.decision_id
+    assert "/input/pr/head_branch" in record["masked"]

@@ -91,11 +91,14 @@ class PostgresSink(AuditSink):
         self._connection: psycopg.Connection[Any] | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        # The head this process last wrote: the next batch is linked after it optimistically.
+        self._head: ChainState | None = None
 
     def _connect(self) -> psycopg.Connection[Any]:
         if self._connection is None or self._connection.closed or self._pid != os.getpid():
             self._connection = connect(self.dsn)
             self._pid = os.getpid()
+            self._head = None
             if not self.durable:
                 # The commit returns before the WAL reaches the disk (the server flushes it within
                 # 3 x wal_writer_delay): a server crash may lose the last batches, never half of one.
@@ -109,32 +112,69 @@ class PostgresSink(AuditSink):
         with self._lock:
             connection = self._connect()
             try:
-                with connection.transaction(), connection.cursor() as cursor:
-                    # Creates the head on first use and locks it until commit, in one round trip.
-                    cursor.execute(
-                        "INSERT INTO audit_chain_heads (stream, sequence, hash) VALUES (%s, 0, %s) "
-                        "ON CONFLICT (stream) DO UPDATE SET stream = excluded.stream RETURNING sequence, hash",
-                        (self.stream, ChainState().hash),
-                    )
-                    head = cursor.fetchone()
-                    assert head is not None
-                    state = ChainState(int(head[0]), str(head[1]))
-                    rows = []
-                    for event in events:
-                        state = link_event(event, self.stream, state, self.key)
-                        rows.append(_sql.event_row(event))
-                    cursor.executemany(_INSERT, rows)
-                    signature = events[-1]["chain"]["signature"] if events else None
-                    cursor.execute(
-                        "UPDATE audit_chain_heads SET sequence = %s, hash = %s, signature = %s WHERE stream = %s",
-                        (state.sequence, state.hash, signature, self.stream),
-                    )
+                if self._head is None or not self._write_after_known_head(connection, events, self._head):
+                    self._write_locked(connection, events)
             except psycopg.Error as e:
+                self._head = None
                 if connection.broken:
                     self._connection = None
                 raise AuditError(
                     f"audit postgres {safe_dsn(self.dsn)}: cannot record: {' '.join(str(e).split())}"
                 ) from e
+
+    def _link(self, events: Sequence[StoredEvent], head: ChainState) -> tuple[ChainState, list[tuple[Any, ...]]]:
+        state = head
+        rows = []
+        for event in events:
+            state = link_event(event, self.stream, state, self.key)
+            rows.append(_sql.event_row(event))
+        return state, rows
+
+    def _write_after_known_head(self, connection: psycopg.Connection[Any], events: Sequence[StoredEvent],
+                                head: ChainState) -> bool:
+        """The usual case: link after the head this process wrote last, move the head only if it is still
+        there (locking its row, as the locked path does first: no deadlock), then insert. If another writer
+        moved the head meanwhile, nothing is written and False says to write under the lock instead.
+        (Measured: a pipeline was slower here than these three statements.)"""
+        import psycopg
+
+        state, rows = self._link(events, head)
+        signature = events[-1]["chain"]["signature"] if events else None
+        moved = False
+        try:
+            with connection.transaction() as transaction, connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE audit_chain_heads SET sequence = %s, hash = %s, signature = %s "
+                    "WHERE stream = %s AND sequence = %s AND hash = %s",
+                    (state.sequence, state.hash, signature, self.stream, head.sequence, head.hash),
+                )
+                if cursor.rowcount != 1:
+                    raise psycopg.Rollback(transaction)
+                moved = True
+                cursor.executemany(_INSERT, rows)
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+            moved = False
+        self._head = state if moved else None
+        return moved
+
+    def _write_locked(self, connection: psycopg.Connection[Any], events: Sequence[StoredEvent]) -> None:
+        with connection.transaction(), connection.cursor() as cursor:
+            # Creates the head on first use and locks it until commit, in one round trip.
+            cursor.execute(
+                "INSERT INTO audit_chain_heads (stream, sequence, hash) VALUES (%s, 0, %s) "
+                "ON CONFLICT (stream) DO UPDATE SET stream = excluded.stream RETURNING sequence, hash",
+                (self.stream, ChainState().hash),
+            )
+            row = cursor.fetchone()
+            assert row is not None
+            state, rows = self._link(events, ChainState(int(row[0]), str(row[1])))
+            cursor.executemany(_INSERT, rows)
+            signature = events[-1]["chain"]["signature"] if events else None
+            cursor.execute(
+                "UPDATE audit_chain_heads SET sequence = %s, hash = %s, signature = %s WHERE stream = %s",
+                (state.sequence, state.hash, signature, self.stream),
+            )
+        self._head = state
 
     def close(self) -> None:
         if self._connection is not None and self._pid == os.getpid():
