@@ -1,13 +1,14 @@
 """The cost of each audit sink per decision: one evaluation's 7 events chained and stored.
 
-    python benchmarks/audit_sinks.py                 # 500 decisions per sink, median and p95
-    python benchmarks/audit_sinks.py --decisions 50  # quick
+    python benchmarks/audit_sinks.py                 # 500 decisions x 3 rounds per sink: median, p95
+    python benchmarks/audit_sinks.py --decisions 50 --rounds 1   # quick
 
 Each sink gets the same events: those of a typical AI PR (20 files, signals, violations, risk factors),
-built once per decision (the build cost is reported on its own line). Sinks: JSON Lines, SQLite (WAL,
-synchronous=FULL), PostgreSQL (a throwaway cluster on 127.0.0.1 with default durability, started from
-Debian's postgresql binaries as the tests do), the webhook (a collector on 127.0.0.1 answering 200) and
-stdout (to /dev/null). Every store is verified afterwards; a broken chain fails the run (exit 1).
+built once per decision (the build cost is reported on its own line). Sinks: JSON Lines; SQLite (WAL,
+synchronous NORMAL; FULL with `durable: true`); PostgreSQL (asynchronous commit; synchronous with
+`durable: true`) on a throwaway cluster on 127.0.0.1 with fsync on, started from Debian's postgresql
+binaries as the tests do; the webhook (a collector on 127.0.0.1 answering 200); stdout (to /dev/null).
+Every store is verified afterwards; a broken chain fails the run (exit 1).
 Timings are reported beside the targets (SQLite < 2 ms, PostgreSQL < 5 ms per decision), not judged.
 """
 
@@ -42,7 +43,7 @@ from aigate.gate import Gate  # noqa: E402
 from aigate.models import Commit, FileChange, InputDocument, PrAuthor, PullRequest  # noqa: E402
 from aigate.sources.commits import parse_trailers  # noqa: E402
 
-TARGETS_MS = {"sqlite": 2.0, "postgres": 5.0}
+TARGETS_MS = {"sqlite": 2.0, "postgres": 5.0}  # the default sinks (durable: false)
 
 
 def typical_pr(number: int) -> InputDocument:
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         sinks: dict[str, Callable[[], AuditSink]] = {
             "jsonl": lambda: JsonlSink(folder / "audit.jsonl", "aigate", None),
             "sqlite": lambda: SqliteSink(folder / "audit.db", "aigate", None),
+            "sqlite, durable: true": lambda: SqliteSink(folder / "audit.durable.db", "aigate", None, durable=True),
             "webhook": lambda: WebhookSink(f"http://127.0.0.1:{server.server_address[1]}/", folder / "spool",
                                            "aigate", None),
             "stdout": lambda: StdoutSink("aigate", None, output=devnull),
@@ -123,15 +125,18 @@ def main(argv: list[str] | None = None) -> int:
 
             cluster = start_cluster(fsync=True)
             holder = {"dsn": cluster.create_database("bench")}
+            holder["durable"] = cluster.create_database("bench_durable")
             sinks["postgres"] = lambda: PostgresSink(holder["dsn"], "aigate", None)
+            sinks["postgres, durable: true"] = lambda: PostgresSink(holder["durable"], "aigate", None, durable=True)
         try:
             for round_ in range(args.rounds):
+                if round_:  # a fresh store each round
+                    for leftover in folder.glob("audit.*"):
+                        leftover.unlink()
+                    if cluster is not None:
+                        holder["dsn"] = cluster.create_database(f"bench{round_}")
+                        holder["durable"] = cluster.create_database(f"bench_durable{round_}")
                 for name, make in sinks.items():
-                    if round_:  # a fresh store each round
-                        for leftover in (folder / "audit.jsonl", folder / "audit.db"):
-                            leftover.unlink(missing_ok=True)
-                        if name == "postgres" and cluster is not None:
-                            holder["dsn"] = cluster.create_database(f"bench{round_}")
                     results.setdefault(name, []).extend(measure(make(), batches))
             for name, location in (("jsonl", str(folder / "audit.jsonl")), ("sqlite", str(folder / "audit.db")),
                                    *((("postgres", holder["dsn"]),) if cluster else ())):

@@ -28,6 +28,9 @@ __all__ = ["PostgresSink", "PostgresStore", "connect", "safe_dsn"]
 _MIGRATION_LOCK = 0x41_49_47_41_54_45
 _INSERT = (f"INSERT INTO audit_events ({', '.join(_sql.COLUMNS)}) "
            f"VALUES ({', '.join(['%s'] * len(_sql.COLUMNS))})")
+# One row of a VALUES list, typed as the columns are (a NULL parameter alone would be text).
+_COLUMN_TYPES = {"sequence": "bigint", "pr_number": "bigint"}
+_TYPED_ROW = "(" + ", ".join(f"%s::{_COLUMN_TYPES.get(column, 'text')}" for column in _sql.COLUMNS) + ")"
 
 
 def safe_dsn(dsn: str) -> str:
@@ -99,11 +102,12 @@ class PostgresSink(AuditSink):
             self._connection = connect(self.dsn)
             self._pid = os.getpid()
             self._head = None
+            # Each statement is its own transaction unless a `transaction()` block says otherwise.
+            self._connection.autocommit = True
             if not self.durable:
                 # The commit returns before the WAL reaches the disk (the server flushes it within
                 # 3 x wal_writer_delay): a server crash may lose the last batches, never half of one.
                 self._connection.execute("SET synchronous_commit = off")
-                self._connection.commit()
         return self._connection
 
     def write(self, events: Sequence[StoredEvent]) -> None:
@@ -132,30 +136,30 @@ class PostgresSink(AuditSink):
 
     def _write_after_known_head(self, connection: psycopg.Connection[Any], events: Sequence[StoredEvent],
                                 head: ChainState) -> bool:
-        """The usual case: link after the head this process wrote last, move the head only if it is still
-        there (locking its row, as the locked path does first: no deadlock), then insert. If another writer
-        moved the head meanwhile, nothing is written and False says to write under the lock instead.
-        (Measured: a pipeline was slower here than these three statements.)"""
+        """The usual case, one statement and one round trip: link after the head this process wrote last;
+        the statement moves the head only if it is still there (locking its row first, as the locked path
+        does: no deadlock) and inserts the batch only if it did. If another writer moved the head
+        meanwhile, nothing is written and False says to write under the lock instead."""
         import psycopg
 
         state, rows = self._link(events, head)
         signature = events[-1]["chain"]["signature"] if events else None
-        moved = False
+        values = ", ".join([_TYPED_ROW] * len(rows))
         try:
-            with connection.transaction() as transaction, connection.cursor() as cursor:
+            with connection.cursor() as cursor:
                 cursor.execute(
-                    "UPDATE audit_chain_heads SET sequence = %s, hash = %s, signature = %s "
-                    "WHERE stream = %s AND sequence = %s AND hash = %s",
-                    (state.sequence, state.hash, signature, self.stream, head.sequence, head.hash),
+                    "WITH moved AS (UPDATE audit_chain_heads SET sequence = %s, hash = %s, signature = %s "
+                    "WHERE stream = %s AND sequence = %s AND hash = %s RETURNING 1) "
+                    f"INSERT INTO audit_events ({', '.join(_sql.COLUMNS)}) "
+                    f"SELECT * FROM (VALUES {values}) AS batch WHERE EXISTS (SELECT 1 FROM moved)",
+                    [state.sequence, state.hash, signature, self.stream, head.sequence, head.hash,
+                     *(value for row in rows for value in row)],
                 )
-                if cursor.rowcount != 1:
-                    raise psycopg.Rollback(transaction)
-                moved = True
-                cursor.executemany(_INSERT, rows)
+                written = cursor.rowcount == len(rows)
         except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
-            moved = False
-        self._head = state if moved else None
-        return moved
+            written = False
+        self._head = state if written else None
+        return written
 
     def _write_locked(self, connection: psycopg.Connection[Any], events: Sequence[StoredEvent]) -> None:
         with connection.transaction(), connection.cursor() as cursor:
