@@ -51,6 +51,10 @@ def _entries(directory: Path) -> list[Path]:
 
 
 def _evaluate_entry(gate: Gate, entry: Path) -> Decision:
+    # A dangling symlink or a device (a link to /dev/zero) is neither; evaluating it as an empty PR
+    # would allow it.
+    if not entry.is_file() and not entry.is_dir():
+        raise InputError(str(entry), "not a regular file or a folder")
     if entry.is_file():
         return gate.evaluate(entry)
     if (entry / "input.json").is_file():
@@ -58,6 +62,8 @@ def _evaluate_entry(gate: Gate, entry: Path) -> Decision:
     diffs = sorted(entry.glob("*.diff"))
     if len(diffs) > 1:
         raise InputError(str(entry), "more than one .diff file")
+    if not diffs:
+        raise InputError(str(entry), "no .diff file and no input.json: nothing says what the PR changes")
     sources: dict[str, Any] = {
         "pr": entry / "pr.json" if (entry / "pr.json").is_file() else None,
         "commits": entry / "commits.json" if (entry / "commits.json").is_file() else None,

@@ -170,6 +170,21 @@ def _terminated(signum: int, frame: object) -> NoReturn:
     raise KeyboardInterrupt
 
 
+_MAX_DETAIL = 400
+# The options that name an input, in the order a reader gives them.
+_SOURCE_OPTIONS = ("input", "batch", "pr", "commits", "diff", "repo", "base", "head", "scan", "sandbox", "config")
+
+
+def _sources_named(args: argparse.Namespace) -> str:
+    """The inputs of this run as its command line named them, e.g. `--pr pr.json --diff pr.diff`."""
+    named: list[str] = []
+    for option in _SOURCE_OPTIONS:
+        value = getattr(args, option, None)
+        items = value if isinstance(value, list) else [value]
+        named.extend(f"--{option} {item}" for item in items if item is not None)
+    return " ".join(named) or f"aigate {getattr(args, 'command', '')} (no input named)".replace("  ", " ")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
@@ -184,7 +199,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("aigate: error: interrupted", file=sys.stderr)
     except Exception as e:  # fail closed: an unforeseen failure is an error, never an allow
-        print(f"aigate: internal error: {type(e).__name__}: {' '.join(str(e).split())}", file=sys.stderr)
+        # RecursionError, MemoryError, a serialisation error…: the line still names what was being read.
+        detail = " ".join(str(e).split())
+        if len(detail) > _MAX_DETAIL:
+            detail = detail[:_MAX_DETAIL] + "…"
+        print(f"aigate: internal error: {_sources_named(args)}: {type(e).__name__}: {detail}", file=sys.stderr)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

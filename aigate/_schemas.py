@@ -32,6 +32,10 @@ def schema_text(name: str) -> str:
     model, title = GENERATED_SCHEMAS[name]
     mode: Literal["validation", "serialization"] = "serialization" if model is not InputDocument else "validation"
     generated = model.json_schema(mode=mode) if isinstance(model, TypeAdapter) else model.model_json_schema(mode=mode)
+    if model is InputDocument:
+        # A ready document must say what the PR changes (aigate.document.load_input_document refuses one
+        # without `files`: fail closed); Python callers building the model may leave it to its default.
+        generated["required"] = ["files"]
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://aigate.dev/schemas/{name}",

@@ -15,7 +15,7 @@ from aigate.errors import DiffError, InputDocumentError
 from aigate.models import Commit, Dependency, FileChange, Finding, Generation, InputDocument, PullRequest
 from aigate.sandbox.report import SandboxReport
 from aigate.scanning import ScanningOptions, assemble_scanning
-from aigate.sources._io import first_validation_problem, read_json, read_text
+from aigate.sources._io import first_validation_problem, parse_json, read_json, read_text
 from aigate.sources.added_lines import read_diff_lines
 from aigate.sources.commits import load_commits, load_commits_file
 from aigate.sources.diff import parse_diff
@@ -107,6 +107,12 @@ def build_input_document(
         options=options,
         versions=versions,
     )
+    if diff is None and repo is None:
+        # Fail closed: without a diff nothing can be checked, and "no files" would read as an empty PR.
+        # Checked after the other sources, so a broken one is reported first.
+        raise DiffError(
+            "diff", "no diff source: give a diff (--diff FILE) or a repository (--repo with --base and --head)"
+        )
     return InputDocument(
         pr=pull_request,
         commits=commit_list,
@@ -152,9 +158,15 @@ def load_input_document(data: Mapping[str, Any] | Path, *, source: str | None = 
         except (TypeError, ValueError) as e:
             raise InputDocumentError(source, f"not a JSON document: {e}") from e
     try:
-        return InputDocument.model_validate_json(text, strict=True)
+        document = InputDocument.model_validate_json(text, strict=True)
     except ValidationError as e:
         raise InputDocumentError(source, _first_problem(e)) from e
+    if isinstance(data, Path):
+        parse_json(text, source, InputDocumentError)  # refuses duplicate keys, which the model's parser lets pass
+    if "files" not in document.model_fields_set:
+        # Fail closed: a document that does not say what the PR changes is not an empty PR.
+        raise InputDocumentError(source, 'files: missing (a PR that changes nothing is "files": [])')
+    return document
 
 
 def _first_problem(error: ValidationError) -> str:

@@ -179,7 +179,7 @@ def test_human_names_and_other_bots_are_not_ai(default_gate: Gate, document: Inp
 def _factors(gate: Gate, document: InputDocument) -> dict[str, int]:
     risk = gate.evaluate(document).risk
     assert risk is not None
-    return {f.name: f.points for f in risk.factors}
+    return {f.name: f.points for f in risk.factors if f.name != "no_changes"}
 
 
 def test_score_formula_factor_by_factor(default_gate: Gate) -> None:
@@ -195,14 +195,14 @@ def test_score_formula_factor_by_factor(default_gate: Gate) -> None:
     assert _factors(default_gate, _doc(findings=(f("critical"), f("high"), f("medium"), f("low")))) == {
         "scan_findings": 55
     }
-    assert _factors(default_gate, _doc(files=[("tests/test_a.py", 0), ("docs/a.md", 0)])) == {
+    assert _factors(default_gate, _doc(files=[("tests/test_a.py", 5), ("docs/a.md", 0)])) == {
         "files_changed": 4,
         "tests_included": -10,
     }
 
 
 def test_score_not_below_zero_nor_above_100(default_gate: Gate) -> None:
-    low = default_gate.evaluate(_doc(files=[("tests/test_a.py", 0)])).risk
+    low = default_gate.evaluate(_doc(files=[("tests/test_a.py", 5)])).risk
     high = default_gate.evaluate(
         _doc(findings=tuple(Finding(tool="t", category="sast", severity="low") for _ in range(30)))
     ).risk
@@ -220,18 +220,19 @@ def test_risk_weights_configurable() -> None:
     [
         (0, "low", "allow"),
         # Tier low, but the scans are not clean: low findings hold auto-merge (review.auto_merge_max_severity).
-        (6, "low", "review"),
-        (7, "medium", "review"),
-        (14, "medium", "review"),
-        (15, "high", "review"),
-        (20, "high", "review"),
+        (5, "low", "review"),
+        (6, "medium", "review"),
+        (13, "medium", "review"),
+        (14, "high", "review"),
+        (19, "high", "review"),
     ],
 )
 def test_tier_boundaries(example_gate: Gate, low_findings: int, tier: str, outcome: str) -> None:
+    # One file of 150 lines (2 + 3 points; an empty PR is never auto-merged) and 5 points per finding.
     findings = tuple(Finding(tool="t", category="sast", severity="low") for _ in range(low_findings))
-    decision = example_gate.evaluate(_doc(findings=findings))
+    decision = example_gate.evaluate(_doc(files=[("src/a.ts", 150)], findings=findings))
     assert decision.risk is not None
-    assert (decision.risk.score, decision.risk.tier, decision.outcome) == (5 * low_findings, tier, outcome)
+    assert (decision.risk.score, decision.risk.tier, decision.outcome) == (5 * (low_findings + 1), tier, outcome)
     assert decision.risk.require_security_team is (tier == "high")
 
 
@@ -313,3 +314,19 @@ def test_audit_event_written(tmp_path: Path) -> None:
     assert event["payload"]["decision"] == json.loads(decision.model_dump_json())
     assert event["payload"]["input"]["pr"]["body"] == "**REDACTED**"
     assert event["payload"]["input"]["files"][0]["path"] == "docs/a.md"
+
+
+def test_tests_credit_is_earned_not_bought(default_gate: Gate) -> None:
+    """The issue's two measured cases. An AI edit to an OAuth handler with its test under auth/ scored
+    24 (low, auto-merged): the test no longer cancels the sensitive points. An empty file under tests/
+    turned a review (34) into an auto-merge (26): an empty test file earns nothing."""
+    oauth = default_gate.evaluate(_doc(files=[("src/auth/oauth.py", 120), ("src/auth/test_oauth.py", 60)]))
+    assert oauth.risk is not None
+    assert {f.name for f in oauth.risk.factors} == {"files_changed", "lines_added", "sensitive_paths"}
+    assert (oauth.risk.score, oauth.risk.auto_merge, oauth.outcome) == (37, False, "review")
+    big = [(f"src/app/m{i}.py", 100) for i in range(7)]  # 14 + 14 points: 28 would be low
+    padded = default_gate.evaluate(_doc(files=[*big, ("docs/notes.md", 300), ("tests/test_new.py", 0)]))
+    assert padded.risk is not None and "tests_included" not in {f.name for f in padded.risk.factors}
+    assert padded.outcome == "review"
+    real = default_gate.evaluate(_doc(files=[*big, ("tests/test_new.py", 40)]))
+    assert real.risk is not None and {f.name: f.points for f in real.risk.factors}["tests_included"] == -10

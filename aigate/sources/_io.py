@@ -32,6 +32,8 @@ def read_text(path: Path, error: type[InputError], *, max_bytes: int = MAX_INPUT
                 return str(raw, "utf-8")
             except UnicodeDecodeError as e:
                 raise error(source, f"not UTF-8 text (byte {e.start})") from e
+    except MemoryError:
+        raise error(source, "out of memory while reading it") from None
     except OSError as e:
         raise error(source, f"cannot read: {e.strerror or e}") from e
 
@@ -68,9 +70,34 @@ def read_json(path: Path, error: type[InputError], *, max_bytes: int = MAX_INPUT
     return parse_json(text, str(path), error)
 
 
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's default lets the last of two equal keys win silently: `{"labels": ["ai"], "labels": []}`
+    would hide a label. Refused instead, as the YAML config refuses them."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
 def parse_json(text: str, source: str, error: type[InputError]) -> Any:
+    """JSON with duplicate keys refused, and every failure (even running out of stack or memory on a
+    hostile document) as one line naming the source."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKeyError as e:
+        raise error(source, f"duplicate key {e.key!r} in a JSON object") from None
+    except RecursionError:
+        raise error(source, "JSON nested too deeply") from None
+    except MemoryError:
+        raise error(source, "out of memory while parsing the JSON") from None
     except json.JSONDecodeError as e:
         raise error(source, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from e
 

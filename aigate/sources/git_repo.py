@@ -150,6 +150,37 @@ class RepositorySnapshot:
 def read_repository(
     repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF_BYTES
 ) -> RepositorySnapshot:
+    """`_read_repository`, with a hint when a revision or the merge base is missing (CI checkouts are
+    shallow by default): fetch the full history, or the missing revision."""
+    try:
+        return _read_repository(repo, base, head, max_diff_bytes=max_diff_bytes)
+    except RepositoryError as e:
+        hint = _missing_history_hint(repo, e.problem, base)
+        if not hint:
+            raise
+        raise RepositoryError(e.source, f"{e.problem}; {hint}") from e
+
+
+def _missing_history_hint(repo: Path, problem: str, base: str) -> str:
+    if not any(text in problem for text in ("bad revision", "unknown revision", "no merge base", "bad object")):
+        return ""
+    named = re.search(r"'([^']+)'", problem)
+    missing = (named.group(1) if named else base).removeprefix("origin/")
+    try:
+        shallow = _Git(repo).run(["rev-parse", "--is-shallow-repository"], limit=64).strip() == b"true"
+    except RepositoryError:
+        shallow = False
+    if shallow:
+        return (
+            "the clone is shallow: fetch the full history (actions/checkout: fetch-depth: 0; GitLab: "
+            f"GIT_DEPTH: 0; or git fetch --unshallow), then git fetch origin {missing}"
+        )
+    return f"fetch the missing revision first (git fetch origin {missing}, or check out with fetch-depth: 0)"
+
+
+def _read_repository(
+    repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF_BYTES
+) -> RepositorySnapshot:
     """Read the commits, changed files and branch names of the PR `base`..`head` in `repo`.
 
     Raises RepositoryError, naming the repository and git's own reason, when git is missing, `repo`

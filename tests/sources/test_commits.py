@@ -262,7 +262,7 @@ def test_given_trailers_add_to_the_message_and_cannot_hide_it() -> None:
     # The same holds for a commit inside a ready input document.
     from aigate.document import load_input_document
 
-    document = load_input_document({"commits": [{**GENERIC_COMMIT, "trailers": []}]})
+    document = load_input_document({"files": [], "commits": [{**GENERIC_COMMIT, "trailers": []}]})
     assert document.commits[0].trailers == (Trailer(key="Co-authored-by", value=CLAUDE),)
 
 

@@ -281,7 +281,10 @@ def test_missing_folder(tmp_path: Path, isolated_home: Path) -> None:
 
 @pytest.mark.parametrize(("base", "head"), [("nope", "claude/fix-auth"), ("main", "nope")])
 def test_unknown_revision(repo: Repo, base: str, head: str) -> None:
-    assert error_of(repo.path, base, head) == f"--repo {repo.path}: bad revision 'nope'"
+    assert error_of(repo.path, base, head) == (
+        f"--repo {repo.path}: bad revision 'nope'; "
+        "fetch the missing revision first (git fetch origin nope, or check out with fetch-depth: 0)"
+    )
 
 
 def test_revision_that_looks_like_an_option_never_reaches_git(repo: Repo) -> None:

@@ -60,19 +60,40 @@ _candidate_factors := [
 	{
 		"name": "tests_included",
 		"points": _tests_points,
-		"detail": "the PR changes tests",
+		"detail": sprintf("%d test files with added test code", [count(credited_test_files)]),
 	},
 ]
 
-# The test patterns are matched only when including tests is worth points.
-default _tests_points := 0
-
+# The tests credit is earned, not bought:
+# - only by a test file with real added test code: present, not binary, with at least
+#   `tests_min_added_lines` added lines (an empty file under tests/ earns nothing);
+# - never when the PR changes a sensitive file: tests do not make an auth or CI change less risky,
+#   so a test under auth/ cannot cancel its own sensitive points, and neither can a test elsewhere.
+# The test patterns are matched only when the credit is worth points.
 _tests_points := _weights.tests_included if {
 	_weights.tests_included != 0
-	data.aigate.tests.includes_tests
+	count(sensitive_files) == 0
+	count(credited_test_files) > 0
+} else := 0
+
+_file_by_path := {file.path: file | some file in input.files}
+
+credited_test_files := {path |
+	some path in data.aigate.tests.changed_test_files
+	file := _file_by_path[path]
+	not file.binary
+	file.added >= _weights.tests_min_added_lines
 }
 
-factors := [factor | some factor in _candidate_factors; factor.points != 0]
+# A PR that changes nothing is never auto-merged: for an AI PR an empty diff means a wrong diff
+# source or a change made elsewhere, and a person decides. Listed as a factor worth 0 points.
+_empty_change if count(input.files) == 0
+
+_empty_factors := [{"name": "no_changes", "points": 0, "detail": "the PR changes no file: never auto-merged"}] if {
+	_empty_change
+} else := []
+
+factors := array.concat([factor | some factor in _candidate_factors; factor.points != 0], _empty_factors)
 
 score := max([0, min([100, sum([factor.points | some factor in factors])])])
 
@@ -122,6 +143,7 @@ default auto_merge := false
 auto_merge if {
 	tier.auto_merge
 	not auto_merge_held
+	not _empty_change
 }
 
 summary := {

@@ -27,7 +27,7 @@ _finding(severity) := {
 
 _points(inp) := points if {
 	factors := risk.factors with input as object.union({"files": [], "findings": [], "dependencies": []}, inp)
-	points := {f.name: f.points | some f in factors}
+	points := {f.name: f.points | some f in factors; f.name != "no_changes"}
 }
 
 test_files_two_points_each if {
@@ -73,9 +73,41 @@ test_findings_by_severity_critical_as_high if {
 }
 
 test_tests_subtract_ten_not_below_zero if {
-	inp := {"files": [_file("tests/test_a.py", 0)], "findings": [], "dependencies": []}
+	inp := {"files": [_file("tests/test_a.py", 5)], "findings": [], "dependencies": []}
 	_points(inp) == {"files_changed": 2, "tests_included": -10}
 	risk.score == 0 with input as inp
+}
+
+test_empty_or_tiny_test_file_earns_no_credit if {
+	# An empty file under tests/ (or a one-line stub) cannot buy the credit.
+	_points({"files": [_file("src/app.py", 100), _file("tests/test_app.py", 0)]}) == {"files_changed": 4, "lines_added": 2}
+	_points({"files": [_file("src/app.py", 100), _file("tests/test_app.py", 4)]}) == {"files_changed": 4, "lines_added": 2}
+	_points({"files": [_file("src/app.py", 100), _file("tests/test_app.py", 5)]}) == {
+		"files_changed": 4, "lines_added": 2, "tests_included": -10,
+	}
+}
+
+test_binary_or_deleted_test_file_earns_no_credit if {
+	binary := object.union(_file("tests/fixture_test.bin", 0), {"binary": true})
+	deleted := object.union(_file("tests/test_old.py", 0), {"status": "deleted", "removed": 40})
+	_points({"files": [binary, deleted]}) == {"files_changed": 4}
+}
+
+test_tests_never_offset_sensitive_paths if {
+	# A test under auth/ is sensitive itself, and a test elsewhere cannot cancel a sensitive change.
+	_points({"files": [_file("src/auth/oauth.py", 30), _file("src/auth/test_oauth.py", 40)]}) == {
+		"files_changed": 4, "lines_added": 1, "sensitive_paths": 30,
+	}
+	_points({"files": [_file("src/auth/oauth.py", 30), _file("tests/test_oauth.py", 40)]}) == {
+		"files_changed": 4, "lines_added": 1, "sensitive_paths": 15,
+	}
+}
+
+test_empty_change_is_never_auto_merged if {
+	inp := {"files": [], "findings": [], "dependencies": []}
+	risk.summary.auto_merge == false with input as inp
+	risk.summary.tier == "low" with input as inp
+	{f.name | some f in risk.summary.factors} == {"no_changes"} with input as inp
 }
 
 test_score_capped_at_100 if {
