@@ -319,6 +319,8 @@ class Risk(_Output):
     # The review.minimum_tier reasons that held the tier at or above their floor (sensitive_path,
     # new_dependency, gate_config); empty when the score alone set it.
     raised_by: tuple[str, ...] = ()
+    # The changed files that matched a sensitive (or blocked) pattern, by their new path, sorted.
+    sensitive_files: tuple[str, ...] = ()
 
 
 class Decision(_Output):

@@ -55,7 +55,8 @@ def test_markdown_output_to_file(tmp_path: Path) -> None:
     assert result.code == 1
     text = out.read_text()
     assert text.startswith("### aigate: ⛔ **Blocked**")
-    assert "| `blocked_path` | paths | high | `src/auth/session.ts` |" in text
+    assert "| `blocked_path` | paths | high | 1 | 1 path |" in text
+    assert "- `src/auth/session.ts`" in text
 
 
 def test_input_command_prints_valid_input_document() -> None:

@@ -155,4 +155,5 @@ summary := {
 	"require_security_team": tier.require_security_team,
 	"mode": data.aigate.lib.config.modes.risk,
 	"raised_by": sort([reason | some reason in minimum_tier_reasons]),
+	"sensitive_files": sort(sensitive_files),
 }
