@@ -168,3 +168,26 @@ def test_repo_takes_the_branch_from_the_hosts_variables(
     assert decision["is_ai"]
     assert decision["detection"]["signals"] == [{"kind": "branch", "value": "claude/fix-login", "pattern": "claude/"}]
     assert "branch" in decision["detection"]["checked"]
+
+
+def test_every_signal_at_once_dropping_one_does_not_evade_the_others() -> None:
+    """No AI label, the branch renamed to drop the agent prefix, the trailer only in the first commit."""
+    first = commit("Add login\n\nCo-Authored-By: Claude Opus 4.5 <noreply@anthropic.com>\n")
+    later = commit("Address review comments")
+    decision = decide({"title": "Add login", "head_branch": "feature/login", "labels": []}, [first, later])
+    assert decision.is_ai
+    assert decision.detection.matched == ("co_author",)
+    assert decision.detection.unchecked == ()
+
+
+def test_seed_wildcard_does_not_make_automation_ai() -> None:
+    """The seed's `*[bot]@*` names no bot: Dependabot's PR and commits stay human, a named one does not."""
+    dependabot = {"name": "dependabot[bot]", "email": "49699333+dependabot[bot]@users.noreply.github.com"}
+    pr = {"author": {"login": "dependabot[bot]", "type": "Bot"}, "title": "Bump x", "head_branch": "dependabot/pip/x"}
+    commits = [commit("Bump x\n\nCo-authored-by: dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>\n",
+                      author=dependabot)]  # fmt: skip
+    for extra in ([], ["dependabot[bot]"]):
+        config = config_from_mapping({"detection": {"co_authors": ["*[bot]@*"], "bot_authors": extra}})
+        with Gate(config) as gate:
+            decision = gate.evaluate(gate.input_document(pr=pr, commits=commits, diff=""))
+        assert decision.is_ai is bool(extra)

@@ -196,9 +196,10 @@ def scrub_decision(decision: Decision, scrubber: Scrubber) -> Decision:
     )
     risk = decision.risk
     if risk is not None:
-        risk = risk.model_copy(update={"factors": tuple(
-            f.model_copy(update={"detail": scrubber.text(f.detail)}) for f in risk.factors
-        )})
+        risk = risk.model_copy(update={
+            "factors": tuple(f.model_copy(update={"detail": scrubber.text(f.detail)}) for f in risk.factors),
+            "sensitive_files": tuple(scrubber.value(path) for path in risk.sensitive_files),
+        })
     return decision.model_copy(update={
         "detection": detection,
         "violations": tuple(_scrub_violation(v, scrubber) for v in decision.violations),

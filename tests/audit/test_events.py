@@ -104,7 +104,7 @@ def test_input_generation_is_optional_and_additive(tmp_path: Path) -> None:
         load_input_document(path)
     generation_file = tmp_path / "generation.json"
     generation_file.write_text(json.dumps({"agent": "Devin", "session_links": ["https://app.devin.ai/sessions/1"]}))
-    built = build_input_document(pr=PullRequest(number=1), generation=generation_file)
+    built = build_input_document(pr=PullRequest(number=1), diff="", generation=generation_file)
     assert built.generation == Generation(agent="Devin", session_links=("https://app.devin.ai/sessions/1",))
     trail = AuditTrail.from_config(load_config(None))
     decision = Gate().evaluate(built)

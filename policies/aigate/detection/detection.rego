@@ -48,9 +48,14 @@ _identities contains {"kind": "bot_author", "value": login, "forms": {normalise(
 	normalise(login) != ""
 }
 
+# Each distinct person and trailer value once, however many commits carry it (most PRs have one
+# author): the forms are computed per identity, not per commit.
+_people := {person | some commit in input.commits; some person in [commit.author, commit.committer]}
+
+_trailer_values := {trailer.value | some commit in input.commits; some trailer in commit.trailers}
+
 _identities contains {"kind": "bot_author", "value": value, "forms": forms} if {
-	some commit in input.commits
-	some person in [commit.author, commit.committer]
+	some person in _people
 	name := normalise(person.name)
 	email := normalise(person.email)
 	value := _person_text(person)
@@ -60,10 +65,9 @@ _identities contains {"kind": "bot_author", "value": value, "forms": forms} if {
 }
 
 # Any trailer whose value names someone: Co-authored-by, Signed-off-by, Reviewed-by, …
-_identities contains {"kind": "co_author", "value": trailer.value, "forms": _trailer_forms(trailer.value)} if {
-	some commit in input.commits
-	some trailer in commit.trailers
-	normalise(trailer.value) != ""
+_identities contains {"kind": "co_author", "value": value, "forms": _trailer_forms(value)} if {
+	some value in _trailer_values
+	normalise(value) != ""
 }
 
 _person_text(person) := concat("", [person.name, " <", person.email, ">"]) if {
@@ -173,7 +177,7 @@ signals contains {"kind": "message_marker", "value": marker, "pattern": p.patter
 
 # Commit messages and the PR's title and body, normalised: a marker split over two lines or with
 # doubled spaces reads as written.
-_texts contains normalise(commit.message) if some commit in input.commits
+_texts contains normalise(message) if some message in {commit.message | some commit in input.commits}
 
 _texts contains normalise(input.pr.title) if normalise(input.pr.title) != ""
 
