@@ -342,7 +342,7 @@ def test_prefetch_that_failed_leaves_the_error_to_read_repository(repo: Repo) ->
     from aigate.sources import git_repo
 
     git_repo.prefetch(repo.path, "main", "nope")
-    assert error_of(repo.path, "main", "nope") == f"--repo {repo.path}: bad revision 'nope'"
+    assert error_of(repo.path, "main", "nope").startswith(f"--repo {repo.path}: bad revision 'nope'; fetch")
     assert git_repo._PREFETCHED == {}
 
 
