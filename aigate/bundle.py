@@ -31,7 +31,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from aigate import _resources
 from aigate.config import GateConfig
@@ -60,6 +60,11 @@ _MAX_MEMBER_BYTES = 16 << 20
 _MAX_BUNDLE_BYTES = 64 << 20
 _MAX_MEMBERS = 10_000
 _MAX_KEY_BYTES = 1 << 20
+# A PAX or GNU long-name header holds a path and a few fields: capped before tarfile reads it (it
+# reads the whole header into memory first: a 1 MB bundle claiming a 3 GB header took 3.1 GB).
+_MAX_HEADER_BYTES = 1 << 16
+# Every byte the archive may unpack to, headers and padding included: bounded work whatever it holds.
+_MAX_ARCHIVE_BYTES = _MAX_BUNDLE_BYTES + _MAX_MEMBERS * 2 * (512 + _MAX_HEADER_BYTES)
 
 _HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 _RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
@@ -379,7 +384,15 @@ def _read_members(path: Path) -> tuple[tuple[str, bytes], ...]:
     members: dict[str, bytes] = {}
     total = 0
     try:
-        with tarfile.open(path, mode="r:gz") as archive:
+        with (
+            path.open("rb") as compressed,
+            gzip.GzipFile(fileobj=compressed, mode="rb") as unpacked,
+            tarfile.open(
+                fileobj=cast(IO[bytes], _CappedReader(unpacked, _MAX_ARCHIVE_BYTES, path)),
+                mode="r:",
+                tarinfo=_CappedTarInfo,
+            ) as archive,
+        ):
             for member in archive:
                 if member.isdir():
                     continue  # directory entries carry nothing OPA loads
@@ -405,11 +418,48 @@ def _read_members(path: Path) -> tuple[tuple[str, bytes], ...]:
                 members[name] = handle.read() if handle is not None else b""
     except FileNotFoundError as e:
         raise PolicyError(f"{path}: bundle not found") from e
+    except _OversizedHeader as e:
+        raise PolicyError(f"{path}: {e}") from e
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise PolicyError(f"{path}: not a gzipped tar archive: {' '.join(str(e).split())}") from e
     except OSError as e:
         raise PolicyError(f"{path}: cannot read bundle: {e.strerror or e}") from e
     return tuple(members.items())
+
+
+class _CappedTarInfo(tarfile.TarInfo):
+    """tarfile's member header, refusing an extended header (PAX, GNU long name) larger than
+    _MAX_HEADER_BYTES before tarfile reads it."""
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
+                         tarfile.GNUTYPE_LONGLINK) and self.size > _MAX_HEADER_BYTES:  # fmt: skip
+            raise _OversizedHeader(f"an extended header of {self.size} bytes (the limit is {_MAX_HEADER_BYTES})")
+        return super()._proc_member(tarfile_)  # type: ignore[misc, no-any-return]
+
+
+class _OversizedHeader(Exception):
+    pass
+
+
+class _CappedReader:
+    """The unpacked archive, read by tarfile: refuses to give more than `limit` bytes in all."""
+
+    def __init__(self, stream: gzip.GzipFile, limit: int, path: Path) -> None:
+        self._stream, self._limit, self._path, self._given = stream, limit, path, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(self._limit + 1 - self._given if size < 0 else size)
+        self._given += len(chunk)
+        if self._given > self._limit:
+            raise PolicyError(f"{self._path}: unpacks to more than {self._limit} bytes")
+        return chunk
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
 
 
 def _parse_contents(path: Path, members: tuple[tuple[str, bytes], ...]) -> BundleContents:

@@ -21,6 +21,7 @@ def test_issue_example_loads_unchanged() -> None:
         "max_files": 20,
         "max_lines_added": 500,
         "max_lines_removed": None,
+        "max_binary_bytes": 1048576,
     }
     tiers = config.data["risk"]["tiers"]
     assert [

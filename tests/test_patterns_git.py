@@ -5,7 +5,8 @@ alphabet rich in `* ? [ ] ! ^ - \\ /`, spaces and dots. The referee is `git chec
 form. The emitted regexes are then run on regorus and on real OPA too, which must agree with Python.
 
 CI runs a fixed budget with a fixed seed (AIGATE_WILDMATCH_EXAMPLES, default 150 batches of 24
-patterns x 24 paths); set it higher to search longer, e.g. AIGATE_WILDMATCH_EXAMPLES=5000.
+patterns x 24 paths, seed 20260803); search longer with e.g. AIGATE_WILDMATCH_EXAMPLES=5000 and
+another AIGATE_WILDMATCH_SEED.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from gitignore_referee import fold_for_git, git_ignored
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
@@ -155,10 +157,11 @@ _paths = st.lists(st.text(alphabet=_PATH_CHARS, min_size=1, max_size=4), min_siz
 )
 
 _EXAMPLES = int(os.environ.get("AIGATE_WILDMATCH_EXAMPLES", "150"))
+_SEED = int(os.environ.get("AIGATE_WILDMATCH_SEED", "20260803"))
 STATS = {"batches": 0, "patterns": 0, "pairs": 0, "matches": 0}
 
 
-@seed(20260803)
+@seed(_SEED)
 @settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(
     patterns=st.lists(_patterns, min_size=24, max_size=24),
@@ -307,3 +310,22 @@ def test_compiled_pattern_keeps_the_translation() -> None:
     compiled = compile_path_pattern("*.py")
     assert isinstance(compiled, CompiledPattern) and compiled.glob is not None
     assert compiled.as_data() == {"pattern": "*.py", "regex": compiled.regex}
+
+
+def test_patterns_git_accepts_load_and_evaluate(tmp_path: Path) -> None:
+    """POSIX classes, `ab[`, `a[]b` and friends load, and a PR touching other files is judged normally."""
+
+    config = tmp_path / ".ai-code-gate.yml"
+    patterns = "['[[:digit:]]x', 'ab[', 'a[]b', '[[:nope:]]', 'a\\\\', '[!]]x']"
+    config.write_text(f"policy:\n  apply_to_human: true\n  blocked_patterns: {patterns}\n")
+    diff = tmp_path / "pr.diff"
+    diff.write_text("diff --git a/README.md b/README.md\nindex 1111111..2222222 100644\n--- a/README.md\n"
+                    "+++ b/README.md\n@@ -1 +1 @@\n-a\n+b\n")  # fmt: skip
+    result = run_cli("evaluate", "--config", config, "--diff", diff)
+    assert (result.code, result.stderr) == (0, "")
+    blocked = tmp_path / "blocked.diff"
+    blocked.write_text(diff.read_text().replace("README.md", "7x"))
+    result = run_cli("evaluate", "--config", config, "--diff", blocked)
+    assert result.code == 1 and json.loads(result.stdout)["violations"][0]["message"] == (
+        "7x matches blocked pattern [[:digit:]]x, [!]]x"
+    )

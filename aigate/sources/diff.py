@@ -75,6 +75,13 @@ _SPLITTABLE_NAMES = re.compile(r"[^\t\n]+ [^\t\n]+")
 _GIT_BINARY_PATCH = re.compile(r"GIT binary patch\n(?:(?:literal|delta) \d+\n|[A-Za-z][!-~]*\n|\n)*")
 # What `git format-patch` ends a patch with; after it comes the git version, or the next e-mail.
 _SIGNATURE = "-- "
+# A unified-diff file header, a hunk or a binary change: what may not come before the first entry.
+_STRAY_FILE_DIFF = re.compile(r"^(?:--- [^\n]*\n\+\+\+ |@@ -\d|Binary files |GIT binary patch$)", re.MULTILINE)
+# git's base85 alphabet (the same as Python's b85), and one data line of a binary patch: a length
+# character (A-Z: 1-26 bytes, a-z: 27-52) and five characters per four bytes.
+_BASE85 = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~")
+_BINARY_BLOCK = re.compile(r"(literal|delta) (\d+)")
+_SYMLINK_MODE = "120000"
 
 
 class _Entry(NamedTuple):
@@ -133,6 +140,12 @@ def _parse(text: str, source: str) -> tuple[FileChange, ...]:
     entries = _read_entries(text, source)
     if not entries:
         raise DiffError(source, "not a git diff: no 'diff --git' line")
+    # Before the first entry only an e-mail (format-patch) may come: a file's diff there would be
+    # applied by `patch` but never seen by the policies.
+    stray = _STRAY_FILE_DIFF.search(text, 0, entries[0].start)
+    if stray is not None:
+        line_no = text.count("\n", 0, stray.start()) + 1
+        raise DiffError(source, f"line {line_no}: a file's diff before the first 'diff --git' line")
     parsed = _read_all(text, entries)
     if parsed is not None:
         changes = [_file_change(entry, body, source, text) for entry, body in zip(entries, parsed, strict=True)]
@@ -445,11 +458,14 @@ def _file_change(entry: _Entry, patched: _Parsed, source: str, text: str) -> dic
                 status = "modified"
             else:
                 status = "mode_changed"
+        _check_path(path)
+        if old_path is not None:
+            _check_path(old_path)
     except ValueError as e:
         line_no = text.count("\n", 0, entry.start) + 1
         raise DiffError(source, f"line {line_no}: cannot read the paths of this entry ({e})") from e
     binary = patched.binary
-    return {
+    change: dict[str, Any] = {
         "path": path,
         "old_path": old_path,
         "status": status,
@@ -459,6 +475,110 @@ def _file_change(entry: _Entry, patched: _Parsed, source: str, text: str) -> dic
         "old_mode": patched.source_mode,
         "new_mode": patched.target_mode,
     }
+    try:
+        if entry.file_lines is not None:
+            _check_file_lines(text[entry.file_lines[0] : entry.file_lines[1]], old_path or path, path, status)
+        body = text[entry.body_start : entry.end]
+        if body.startswith("GIT binary patch\n"):
+            change["binary_size"] = _binary_patch_size(body)
+        elif "\nGIT binary patch\n" in body:
+            raise ValueError("a 'GIT binary patch' that does not follow the entry's header")
+        if patched.target_mode == _SYMLINK_MODE and patched.has_hunks and not binary:
+            change["link_target"] = _symlink_target(body)
+    except ValueError as e:
+        line_no = text.count("\n", 0, entry.start) + 1
+        raise DiffError(source, f"line {line_no}: {e}") from e
+    return change
+
+
+def _check_path(path: str) -> None:
+    """git writes a path relative to the top, without empty, "." or ".." parts: anything else could
+    name a file the patterns would not see under that name (`a/../.env` is `.env`)."""
+    if path.startswith("/") or any(part in ("", ".", "..") for part in path.split("/")):
+        raise ValueError(f"path {path[:80]!r} is not one git writes (an empty, '.' or '..' part, or a leading '/')")
+
+
+def _check_file_lines(lines: str, old_path: str, path: str, status: str) -> None:
+    """The `---`/`+++` names must be the entry's own paths (git apply refuses a mismatch too)."""
+    minus, plus = lines.split("\n")[:2]
+    for line, expected, absent in (
+        (minus, old_path, status == "added"),
+        (plus, path, status == "deleted"),
+    ):
+        name = line[4:]
+        if name.endswith("\t"):  # git ends a name holding a space with a tab
+            name = name[:-1]
+        if name == "/dev/null" and absent:
+            continue
+        named = "" if name == "/dev/null" else _path(name)
+        if absent or not (named == expected or (named.partition("/")[2] == expected and "/" in named)):
+            raise ValueError(f"'{line[:3]}' names {name[:80]!r}, not the path of the 'diff --git' line")
+
+
+def _binary_patch_size(body: str) -> int:
+    """The new size of the file a `GIT binary patch` body describes; ValueError if the body is not
+    well-formed base85 blocks. A `delta` block's size is read from the delta's own header (its
+    first bytes, inflated alone: bounded work whatever the patch claims)."""
+    import zlib
+    from base64 import b85decode
+
+    lines = body.split("\n")
+    index = 1
+    blocks: list[tuple[str, int, bytes]] = []
+    while index < len(lines) and len(blocks) < 2:
+        header = _BINARY_BLOCK.fullmatch(lines[index])
+        if header is None:
+            break
+        index += 1
+        data = bytearray()
+        while index < len(lines) and lines[index]:
+            line = lines[index]
+            size = ord(line[0]) - (ord("A") - 1 if "A" <= line[0] <= "Z" else ord("a") - 27)
+            if not ("A" <= line[0] <= "Z" or "a" <= line[0] <= "z") or len(line) != 1 + 5 * ((size + 3) // 4):
+                raise ValueError(f"binary patch line {line[:40]!r} is not base85 data")
+            if not _BASE85.issuperset(line[1:]):
+                raise ValueError(f"binary patch line {line[:40]!r} is not base85 data")
+            data += b85decode(line[1:])[:size]
+            index += 1
+        if index >= len(lines) or not data:
+            raise ValueError("binary patch block without data or without its closing empty line")
+        index += 1
+        blocks.append((header[1], int(header[2]), bytes(data)))
+    rest = lines[index:]
+    if not blocks or any(rest[: rest.index(_SIGNATURE) if _SIGNATURE in rest else len(rest)]):
+        raise ValueError("'GIT binary patch' is not followed by base85 'literal'/'delta' blocks")
+    kind, size, first = blocks[0]
+    if kind == "literal":
+        return size
+    try:
+        head = zlib.decompressobj().decompress(first, 20)
+    except zlib.error as e:
+        raise ValueError("binary delta is not zlib data") from e
+    _, at = _varint(head, 0)  # the source's size, then the result's
+    return _varint(head, at)[0]
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if at >= len(data) or shift > 63:
+            raise ValueError("binary delta header is truncated")
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        at += 1
+        if not byte & 0x80:
+            return value, at
+
+
+def _symlink_target(body: str) -> str:
+    """A symlink's new target: its content, which the hunk adds (without a final newline, as stored)."""
+    lines = body.split("\n")
+    added = [index for index, line in enumerate(lines) if line.startswith("+")]
+    target = "\n".join(lines[index][1:] for index in added)
+    if added and not lines[added[-1] + 1].startswith("\\"):
+        target += "\n"  # no "\ No newline at end of file": the content ends with one
+    return target
 
 
 def _path_of_names(names: str) -> str:
@@ -532,6 +652,7 @@ def _merge_type_changes(changes: list[dict[str, Any]]) -> tuple[FileChange, ...]
                 "old_mode": previous["old_mode"],
                 "new_mode": change["new_mode"],
             }
+            merged[-1].update({key: change[key] for key in ("binary_size", "link_target") if key in change})
         else:
             merged.append(change)
     return tuple(_file_changes().validate_python(merged))  # one call for all: a third faster than one each

@@ -107,14 +107,18 @@ class RepositorySnapshot:
 
     def patch(self, paths: Collection[str] | None = None, *, max_bytes: int = MAX_DIFF_BYTES) -> str:
         """The unified diff (`git diff base...head`) of the whole PR, or of the changes to `paths`."""
-        chunks = _Git(self.repository).stream(self._patch_arguments(paths), limit=max_bytes)
+        chunks = _stream_with_base_attributes(
+            _Git(self.repository), self.base_id, self._patch_arguments(paths), limit=max_bytes
+        )
         return _decode(b"".join(chunks))
 
     def added_lines(
         self, paths: Collection[str] | None = None, *, max_bytes: int = MAX_DIFF_BYTES
     ) -> Iterator[AddedLine]:
         """Every line the PR adds (to `paths` only, if given), read from git's output as it streams."""
-        chunks = _Git(self.repository).stream(self._patch_arguments(paths), limit=max_bytes)
+        chunks = _stream_with_base_attributes(
+            _Git(self.repository), self.base_id, self._patch_arguments(paths), limit=max_bytes
+        )
         return _added_lines(_lines(chunks), self._source)
 
     def file_versions(self, change: FileChange, *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[str | None, str | None]:
@@ -200,7 +204,10 @@ def _read_repository(
         # Both revisions are fixed to object ids once, so log and diff see the same snapshot.
         base_id, head_id = _resolve(git, base, head)
         changes = _Background(
-            lambda: _read_changes(git.stream(_changes_arguments(base_id, head_id), limit=max_diff_bytes), git.source)
+            lambda: _read_changes(
+                _stream_with_base_attributes(git, base_id, _changes_arguments(base_id, head_id), limit=max_diff_bytes),
+                git.source,
+            )
         )
     # git computes the diff (the slow part) while the log and branch names are read.
     with changes:
@@ -219,6 +226,7 @@ def _read_repository(
         commits = _parse_log(git.source, _decode(log))
         head_branch, base_branch = _branch_name(git, head), _branch_name(git, base)
         files, blob_ids = changes.result()
+    files = _with_blob_details(git, head_id, files)
     return RepositorySnapshot(
         commits=commits,
         files=files,
@@ -229,6 +237,51 @@ def _read_repository(
         head_id=head_id,
         blob_ids=blob_ids,
     )
+
+
+def _stream_with_base_attributes(git: _Git, base_id: str, arguments: list[str], *, limit: int) -> Iterator[bytes]:
+    """`git.stream`, with the base's .gitattributes only (see `_Git.with_base_attributes`)."""
+    with tempfile.TemporaryDirectory(prefix="aigate-attributes-") as scratch:
+        yield from git.with_base_attributes(base_id, Path(scratch)).stream(arguments, limit=limit)
+
+
+def _with_blob_details(git: _Git, head_id: str, files: tuple[FileChange, ...]) -> tuple[FileChange, ...]:
+    """`files` with what --raw and --numstat leave out, read from the head commit: a binary file's size,
+    and a symlink's target (its content)."""
+    # A rename or copy at 100% similarity has no mode in the input document: it may be a symlink.
+    wanted = [
+        change.path
+        for change in files
+        if change.status != "deleted"
+        and (
+            change.binary
+            or change.new_mode == "120000"
+            or (change.status in ("renamed", "copied") and change.new_mode is None)
+        )
+    ]
+    if not wanted:
+        return files
+    entries: dict[str, tuple[str, str, int]] = {}
+    for start in range(0, len(wanted), 1000):  # bounded command lines
+        listing = git.run(
+            ["--literal-pathspecs", "ls-tree", "-z", "-l", "--full-tree", head_id, "--", *wanted[start : start + 1000]],
+            limit=MAX_INPUT_BYTES,
+        )
+        for record in _decode(listing).split("\0"):
+            info, tab, path = record.partition("\t")
+            fields = info.split()
+            if tab and len(fields) == 4 and fields[1] == "blob":
+                entries[path] = (fields[0], fields[2], int(fields[3]))
+    completed = []
+    for change in files:
+        update: dict[str, object] = {}
+        mode, blob, size = entries.get(change.path, ("", "", 0))
+        if mode and change.binary:
+            update["binary_size"] = size
+        if mode == "120000":  # few: one small object each
+            update["link_target"] = _decode(git.run(["cat-file", "blob", blob], limit=1 << 16))
+        completed.append(change.model_validate({**change.model_dump(), **update}) if update else change)
+    return tuple(completed)
 
 
 def _changes_arguments(base_id: str, head_id: str) -> list[str]:
@@ -252,7 +305,8 @@ def prefetch(repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF
 
     def run() -> tuple[tuple[str, str], list[bytes]]:
         base_id, head_id = _resolve(git, base, head)
-        return (base_id, head_id), list(git.stream(_changes_arguments(base_id, head_id), limit=max_diff_bytes))
+        arguments = _changes_arguments(base_id, head_id)
+        return (base_id, head_id), list(_stream_with_base_attributes(git, base_id, arguments, limit=max_diff_bytes))
 
     background = _Background(run)
     background.__enter__()
@@ -569,6 +623,35 @@ class _Git:
             }
         )
         self.environment = environment
+
+    def with_base_attributes(self, base_id: str, scratch: Path) -> _Git:
+        """This git, reading attributes from the base's .gitattributes only: never the head's, the
+        checkout's nor the user's. A PR adding `*.py binary` (or `-diff`) must not turn its lines
+        into an uncounted binary file.
+
+        A tree-to-tree diff reads attributes from the work tree (git 2.39 has no --attr-source): the
+        returned git runs in a scratch work tree holding only the base's .gitattributes files,
+        checked out through a scratch index, with `core.attributesFile` emptied."""
+        git_dir = _decode(self.run(["rev-parse", "--absolute-git-dir"], limit=MAX_INPUT_BYTES)).strip()
+        work_tree = scratch / "work-tree"
+        work_tree.mkdir()
+        isolated = _Git(work_tree)
+        isolated.source = self.source
+        isolated.environment = {
+            **self.environment,
+            "GIT_DIR": git_dir,
+            "GIT_WORK_TREE": str(work_tree),
+            "GIT_INDEX_FILE": str(scratch / "index"),
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "core.attributesFile",
+            "GIT_CONFIG_VALUE_0": os.devnull,
+        }
+        isolated.run(["read-tree", "--end-of-options", base_id], limit=MAX_INPUT_BYTES)
+        listed = isolated.run(["ls-files", "-z", "--", ":(glob)**/.gitattributes"], limit=MAX_INPUT_BYTES)
+        names = [name for name in _decode(listed).split("\0") if name]
+        for start in range(0, len(names), 500):  # bounded command lines
+            isolated.run(["checkout-index", "--", *names[start : start + 500]], limit=MAX_INPUT_BYTES)
+        return isolated
 
     def run(self, arguments: list[str], *, limit: int) -> bytes:
         """git's standard output; RepositoryError when git fails or prints more than `limit` bytes."""

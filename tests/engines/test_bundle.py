@@ -434,3 +434,44 @@ def test_cli_build_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert _run(["bundle", "build", "--config", str(bad), "--out", str(tmp_path / "b.tar.gz")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"aigate: error: {bad}: ") and err.count("\n") == 1
+
+
+def _tar_header(name: str, size: int, kind: bytes) -> bytes:
+    """One ustar header block, as `tarfile` writes it, claiming `size` bytes of content."""
+    info = tarfile.TarInfo(name)
+    info.size, info.type = size, kind
+    return info.tobuf(format=tarfile.USTAR_FORMAT)
+
+
+@pytest.mark.parametrize("kind", [tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME])
+def test_oversized_extended_header_is_refused_before_it_is_read(tmp_path: Path, kind: bytes) -> None:
+    # A bundle of a few hundred KB whose extended header claims 200 MB (zeros compress 1000:1):
+    # refused from the header's size, without reading it (tarfile would read it all into memory).
+    import tracemalloc
+
+    claimed = 200 << 20
+    path = tmp_path / "bomb.tar.gz"
+    with gzip.open(path, "wb", compresslevel=9) as out:
+        out.write(_tar_header("././@PaxHeader", claimed, kind))
+        zeros = bytes(1 << 20)
+        for _ in range(claimed >> 20):
+            out.write(zeros)
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    with pytest.raises(PolicyError, match=rf"^{path}: an extended header of {claimed} bytes \(the limit is 65536\)$"):
+        read_bundle(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 << 20
+
+
+def test_archive_unpacking_to_too_much_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Headers and padding count too: many small members past the archive's byte budget.
+    monkeypatch.setattr(bundle_module, "_MAX_ARCHIVE_BYTES", 64 << 10)
+    path = tmp_path / "many.tar.gz"
+    with gzip.open(path, "wb") as out:
+        for index in range(200):
+            out.write(_tar_header(f"aigate/f{index}.json", 512, tarfile.REGTYPE) + b"{}".ljust(512, b" "))
+        out.write(bytes(1024))
+    with pytest.raises(PolicyError, match=r"unpacks to more than 65536 bytes"):
+        read_bundle(path)

@@ -46,10 +46,50 @@ patterns_matching(matcher, path) := [p.pattern | some p in matcher.patterns; reg
 # The new path of every changed file.
 file_paths := {file.path | some file in input.files}
 
-renamed_files := [file | some file in input.files; file.status == "renamed"]
+# Files that are not plainly modified, in one pass: the few the rules below look at again.
+_unusual_files := [file | some file in input.files; file.status != "modified"]
+
+renamed_files := [file | some file in _unusual_files; file.status == "renamed"]
 
 # changed_paths is every path a PR touches: a renamed file counts under its old and new path.
 changed_paths := file_paths | {file.old_path | some file in renamed_files}
 
 # changed_paths, prepared once for every pattern list the path rules match.
 changed_batch := path_batch(changed_paths)
+
+copied_files := [file | some file in _unusual_files; file.status == "copied"]
+
+# Symlinks whose target the diff or the repository gave.
+symlink_files := [file | some file in input.files; file.link_target != null]
+
+# Symlinks with a target inside the repository (aigate resolves it against the link's folder).
+linked_files := [file | some file in symlink_files; file.link_target_path != null]
+
+# exposed_paths is what a PR changes and what it reveals without changing it: the source of a copy
+# (copying .env to public/x.txt publishes .env) and the target of a symlink (src/cfg -> ../.env).
+exposed_paths := (changed_paths | {file.old_path | some file in copied_files}) | {file.link_target_path |
+	some file in linked_files
+}
+
+# Without copies or symlinks (the usual PR) the changed paths' batch serves, not a second one.
+exposed_batch := changed_batch if {
+	count(copied_files) == 0
+	count(linked_files) == 0
+} else := path_batch(exposed_paths)
+
+# placed_paths are the paths where a PR puts something that may stand where a folder was: a new,
+# renamed or copied file, or one whose type changes (file, symlink, submodule).
+placed_paths := {file.path | some file in _unusual_files; _places[file.status]} | {file.path |
+	some file in input.files
+	file.old_mode != file.new_mode
+	file.status == "modified"
+	_file_type(file.old_mode) != _file_type(file.new_mode)
+}
+
+_places := {"added", "renamed", "copied"}
+
+_file_type(mode) := substring(mode, 0, 2) if is_string(mode)
+
+# folder_batch holds "P/" for every placed path P: a pattern that matches it matches everything in
+# a folder P, so P counts as inside that folder (a file put where `.github/workflows` was).
+folder_batch := path_batch({concat("", [path, "/"]) | some path in placed_paths})

@@ -52,3 +52,31 @@ test_violation_blocks_only_in_block_mode if {
 		"path": "p", "mode": "warn", "blocking": false,
 	}
 }
+
+test_exposed_paths_add_copy_sources_and_link_targets if {
+	files := [
+		{"path": "public/x.txt", "old_path": ".env", "status": "copied"},
+		{"path": "src/cfg", "status": "added", "link_target": "../.env", "link_target_path": "config/.env"},
+		{"path": "out", "status": "added", "link_target": "/etc", "link_target_path": null},
+	]
+	lib.exposed_paths == {"public/x.txt", ".env", "src/cfg", "config/.env", "out"} with input.files as files
+	lib.changed_paths == {"public/x.txt", "src/cfg", "out"} with input.files as files
+}
+
+test_exposed_batch_is_the_changed_batch_without_copies_or_links if {
+	files := [{"path": "a", "status": "added"}, {"path": "b", "old_path": "c", "status": "renamed"}]
+	lib.exposed_batch == lib.changed_batch with input.files as files
+}
+
+test_placed_paths_are_new_paths_and_type_changes if {
+	files := [
+		{"path": "new", "status": "added"},
+		{"path": "moved", "old_path": "x", "status": "renamed"},
+		{"path": "now-a-link", "status": "modified", "old_mode": "100644", "new_mode": "120000"},
+		{"path": "edited", "status": "modified", "old_mode": "100644", "new_mode": "100644"},
+		{"path": "executable", "status": "mode_changed", "old_mode": "100644", "new_mode": "100755"},
+		{"path": "gone", "status": "deleted"},
+	]
+	lib.placed_paths == {"new", "moved", "now-a-link"} with input.files as files
+	lib.folder_batch.joined == "moved/\nnew/\nnow-a-link/" with input.files as files
+}

@@ -72,3 +72,80 @@ test_warn_mode_does_not_block if {
 		with data.aigate.config.modes.paths as "warn"
 	{[v.rule, v.mode, v.blocking] | some v in vs} == {["blocked_path", "warn", false]}
 }
+
+# Compiled by aigate.config from blocked [".env", ".github/workflows/**", "secrets/"] with ignore_case.
+_hardened_config := {
+	"allow_all": true,
+	"allowed": {"patterns": [], "regex": `^[^\s\S]`, "lines_regex": `(?m)^[^\s\S][^\n]*`},
+	"blocked": {
+		"patterns": [
+			{"pattern": ".env", "regex": `^(?:[\s\S]*/)?\.[eE][nN][vV](?:/|$)`},
+			{"pattern": ".github/workflows/**", "regex": `^\.[gG][iI][tT][hH][uU][bB]/[wW][oO][rR][kK][fF][lL][oO][wW][sS]/[\s\S]*(?:/|$)`},
+			{"pattern": "secrets/", "regex": `^(?:[\s\S]*/)?[sS][eE][cC][rR][eE][tT][sS]/`},
+		],
+		"regex": `^(?:(?:\.[gG][iI][tT][hH][uU][bB]/[wW][oO][rR][kK][fF][lL][oO][wW][sS]/[\s\S]*)(?:/|$)|(?:[\s\S]*/)?(?:\.[eE][nN][vV])(?:/|$)|(?:[\s\S]*/)?(?:[sS][eE][cC][rR][eE][tT][sS])/)`,
+		"lines_regex": `(?m)^(?:(?:\.[gG][iI][tT][hH][uU][bB]/[wW][oO][rR][kK][fF][lL][oO][wW][sS]/[^\n]*)(?:/|$)|(?:[^\n]*/)?(?:\.[eE][nN][vV])(?:/|$)|(?:[^\n]*/)?(?:[sS][eE][cC][rR][eE][tT][sS])/)[^\n]*`,
+	},
+	"sensitive": {"patterns": [], "regex": `^[^\s\S]`, "lines_regex": `(?m)^[^\s\S][^\n]*`},
+}
+
+_hardened(files) := {[v.rule, v.path, v.message] |
+	some v in paths.violations with input.files as files with data.aigate.config.paths as _hardened_config
+}
+
+test_case_folded_blocked_path if {
+	_hardened([_file("config/.ENV")]) == {["blocked_path", "config/.ENV", "config/.ENV matches blocked pattern .env"]}
+}
+
+test_copy_source_is_checked if {
+	copy := object.union(_file("public/x.txt"), {"old_path": ".env", "status": "copied"})
+	_hardened([copy]) == {["blocked_path", ".env", ".env matches blocked pattern .env (copied to public/x.txt)"]}
+}
+
+test_copy_source_is_not_fenced_by_allowed_patterns if {
+	copy := object.union(_file("src/x.ts"), {"old_path": "lib/x.ts", "status": "copied"})
+	{v.path | some v in _violations([copy])} == set()
+}
+
+test_symlink_target_is_checked if {
+	link := object.union(_file("src/cfg"), {
+		"status": "added", "new_mode": "120000",
+		"link_target": "../.env", "link_target_path": ".env",
+	})
+	_hardened([link]) == {["blocked_path", ".env", ".env matches blocked pattern .env (the target of symlink src/cfg)"]}
+}
+
+test_symlink_outside_the_repository if {
+	link := object.union(_file("src/cfg"), {
+		"status": "added", "new_mode": "120000",
+		"link_target": "../../etc/passwd", "link_target_path": null,
+	})
+	_hardened([link]) == {[
+		"symlink_outside_repository", "src/cfg",
+		"src/cfg is a symlink to ../../etc/passwd, outside the repository or its top folder",
+	]}
+}
+
+test_file_in_place_of_a_blocked_folder if {
+	placed := object.union(_file(".github/workflows"), {"status": "added"})
+	_hardened([placed]) == {[
+		"blocked_path", ".github/workflows",
+		".github/workflows takes the place of a folder blocked by .github/workflows/**",
+	]}
+}
+
+test_symlink_or_submodule_in_place_of_a_blocked_folder if {
+	symlink := object.union(_file("x/secrets"), {"old_mode": "100644", "new_mode": "120000"})
+	submodule := object.union(_file("y/Secrets"), {"status": "added", "new_mode": "160000"})
+	{[v[0], v[1]] | some v in _hardened([symlink, submodule])} == {["blocked_path", "x/secrets"], ["blocked_path", "y/Secrets"]}
+}
+
+test_file_modified_in_place_is_not_a_folder if {
+	_hardened([object.union(_file("x/secrets"), {"old_mode": "100644", "new_mode": "100644"})]) == set()
+}
+
+test_path_with_a_newline_is_matched_alone if {
+	_hardened([_file("cfg\nprod/.env"), _file("README.md")]) == {[
+		"blocked_path", "cfg\nprod/.env", "cfg\nprod/.env matches blocked pattern .env",
+	]}
+}

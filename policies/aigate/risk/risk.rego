@@ -11,8 +11,11 @@ _sensitive_paths := data.aigate.paths.sensitive_paths
 
 # A file counts as sensitive once, whether its new or (renamed) old path matched. Both parts
 # walk the (few) sensitive paths and renamed files, not every file.
-sensitive_files := {path | some path in _sensitive_paths; data.aigate.lib.file_paths[path]} | {file.path |
+sensitive_files := ({path | some path in _sensitive_paths; data.aigate.lib.file_paths[path]} | {file.path |
 	some file in data.aigate.lib.renamed_files
+	_sensitive_paths[file.old_path]
+}) | {file.path |
+	some file in data.aigate.lib.copied_files
 	_sensitive_paths[file.old_path]
 }
 

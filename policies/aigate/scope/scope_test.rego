@@ -47,3 +47,35 @@ test_empty_pr if {
 	scope.files_changed == 0 with input.files as []
 	scope.lines_added == 0 with input.files as []
 }
+
+_binary(path, size) := {"path": path, "status": "added", "binary": true, "added": 0, "removed": 0, "binary_size": size}
+
+_binary_limits := object.union(_limits, {"max_binary_bytes": 1000})
+
+_binary_rules(files) := {v.rule |
+	some v in scope.violations with input.files as files with data.aigate.config.scope_limits as _binary_limits
+}
+
+test_binary_bytes_within_the_limit if {
+	_binary_rules([_binary("a.png", 600), _binary("b.png", 400)]) == set()
+}
+
+test_binary_bytes_over_the_limit if {
+	vs := scope.violations with input.files as [_binary("a.png", 600), _binary("b.png", 401)]
+		with data.aigate.config.scope_limits as _binary_limits
+	{v.message | some v in vs} == {"1001 bytes of binary files; the limit is 1000"}
+}
+
+test_binary_without_a_size_fails_closed if {
+	_binary_rules([_binary("a.png", null)]) == {"binary_size_unknown"}
+}
+
+test_deleted_binary_without_a_size_is_fine if {
+	deleted := object.union(_binary("a.png", null), {"status": "deleted"})
+	_binary_rules([deleted]) == set()
+}
+
+test_binary_limit_off if {
+	count(scope.violations) == 0 with input.files as [_binary("a.png", 10000000), _binary("b.png", null)]
+		with data.aigate.config.scope_limits as object.union(_limits, {"max_binary_bytes": null})
+}
