@@ -162,7 +162,7 @@ def _introduced(
     changed_packages: set[tuple[str, str]],
 ) -> Finding:
     """True when the finding is on a line the PR added or changed, in a file it added, or on a dependency it
-    added or updated; a failed test always counts; with no diff at all, every finding counts."""
+    added or updated; a failed test always counts; with no changed file known, every finding counts."""
     if finding.category == "test" or not files:
         return finding
     if finding.package:

@@ -26,7 +26,7 @@ def _gate(**scanning: Any) -> Gate:
 
 def _rules(gate: Gate, pr: dict[str, Any], severity: str, category: str) -> set[str]:
     finding = Finding(tool="t", category=category, severity=severity, rule_id="r")  # type: ignore[arg-type]
-    decision = gate.evaluate(pr=pr, findings=[finding])
+    decision = gate.evaluate(pr=pr, diff="", findings=[finding])
     return {v.rule for v in decision.violations if v.layer == "scanning" and v.blocking}
 
 
@@ -60,16 +60,16 @@ def test_ai_thresholds_laxer_than_human_are_refused() -> None:
 
 def test_required_report_missing_blocks() -> None:
     gate = _gate(required=["sast", "secret"])
-    decision = gate.evaluate(pr=AI, scans=[SCANS / "semgrep-empty.json"])
+    decision = gate.evaluate(pr=AI, diff="", scans=[SCANS / "semgrep-empty.json"])
     assert [(v.rule, v.message) for v in decision.violations if v.rule == "scan_missing"] == [
         ("scan_missing", "no secret report was given, and scanning.required lists secret")]
     assert decision.outcome == "block"
-    both = gate.evaluate(pr=AI, scans=[SCANS / "semgrep-empty.json", SCANS / "gitleaks.json"])
+    both = gate.evaluate(pr=AI, diff="", scans=[SCANS / "semgrep-empty.json", SCANS / "gitleaks.json"])
     assert "scan_missing" not in {v.rule for v in both.violations}
 
 
 def test_failed_sandbox_tests_block(tmp_path: Path) -> None:
-    decision = _gate().evaluate(pr=AI, scans=[SCANS / "junit.xml"])
+    decision = _gate().evaluate(pr=AI, diff="", scans=[SCANS / "junit.xml"])
     [failed] = [v for v in decision.violations if v.rule == "test_failed"]
     assert failed.blocking and failed.message.startswith("1 sandbox tests failed and 1 errored: ")
     assert decision.outcome == "block"

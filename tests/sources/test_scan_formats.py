@@ -211,8 +211,8 @@ def test_dependency_findings_introduced_only_for_changed_packages() -> None:
     assert {(f.package, f.introduced) for f in document.findings} == {("pyyaml", True), ("requests", False)}
 
 
-def test_without_a_diff_every_finding_counts() -> None:
-    document = build_input_document(scans=[SCANS / "bandit.json"], scanning=NO_BUILTIN)
+def test_with_an_empty_diff_every_finding_counts() -> None:
+    document = build_input_document(diff="", scans=[SCANS / "bandit.json"], scanning=NO_BUILTIN)
     assert all(f.introduced for f in document.findings)
 
 
@@ -228,19 +228,24 @@ def test_changed_line_coverage_from_report_and_diff() -> None:
 
 
 def test_reports_recorded_and_tests_summed() -> None:
-    document = build_input_document(scans=[SCANS / "junit.xml", f"junit={SCANS / 'junit.xml'}"], scanning=NO_BUILTIN)
+    document = build_input_document(
+        diff="", scans=[SCANS / "junit.xml", f"junit={SCANS / 'junit.xml'}"], scanning=NO_BUILTIN
+    )
     assert document.test_results is not None and document.test_results.failures == 2
     assert [(r.tool, r.categories, r.findings) for r in document.scans] == [("junit", ("test",), 2)] * 2
 
 
 def test_cli_scan_tool_equals_file_and_broken_report(tmp_path: Path) -> None:
-    ok = run_cli("input", "--scan", f"gitleaks={SCANS / 'gitleaks.json'}", "--scan", str(SCANS / "bandit.json"))
+    empty = tmp_path / "empty.diff"
+    empty.write_text("")
+    ok = run_cli("input", "--diff", empty, "--scan", f"gitleaks={SCANS / 'gitleaks.json'}",
+                 "--scan", str(SCANS / "bandit.json"))
     assert ok.code == 0, ok.stderr
     document = json.loads(ok.stdout)
-    assert [r["format"] for r in document["scans"]] == ["gitleaks", "bandit"]
+    assert [r["format"] for r in document["scans"]] == ["gitleaks", "bandit", "builtin-secrets"]
     broken = tmp_path / "semgrep.json"
     broken.write_text('{"results": [{"check_id": "x"', encoding="utf-8")
-    bad = run_cli("evaluate", "--scan", f"semgrep={broken}")
+    bad = run_cli("evaluate", "--diff", empty, "--scan", f"semgrep={broken}")
     assert bad.code == 2 and bad.stdout == ""
     assert bad.stderr.strip().splitlines() == [f"aigate: error: {broken}: invalid JSON at line 1, column 30: "
                                                "Expecting ',' delimiter"]
