@@ -15,6 +15,7 @@ from aigate._cli_audit import add_audit_commands
 from aigate._cli_bundle import add_bundle_commands
 from aigate._cli_sandbox import add_sandbox_commands
 from aigate._cli_test import add_test_commands
+from aigate.config import GateConfig
 from aigate.errors import AigateError
 from aigate.gate import Gate
 from aigate.models import InputDocument
@@ -51,7 +52,14 @@ def _add_sources(parser: argparse.ArgumentParser) -> None:
     sources.add_argument("--generation", type=Path,
                          help="how the change was generated: JSON {agent, model, tools, session_links}")
     parser.add_argument(
-        "--config", type=Path, help="path to .ai-code-gate.yml (default: ./.ai-code-gate.yml if present)"
+        "--config", type=Path,
+        help="path to .ai-code-gate.yml (default: with --repo, the base revision's; else ./.ai-code-gate.yml). "
+        "Inside the checkout it is the PR's own: settings choosing policies, servers or files are ignored",
+    )
+    parser.add_argument(
+        "--state-dir", type=Path,
+        help="a folder outside the repository the audit trail and decision log may be written to "
+        "(or AIGATE_STATE_DIR)",
     )
     parser.add_argument("--output", "-o", type=Path, help="write the output here instead of standard output")
 
@@ -90,6 +98,16 @@ def _build_parser() -> argparse.ArgumentParser:
     add_sandbox_commands(commands)
     add_audit_commands(commands)
     return parser
+
+
+def _gate_config(args: argparse.Namespace) -> GateConfig:
+    """The trusted config: --config, else the base revision's (with --repo), else the checkout's."""
+    from aigate.trust import resolve_config
+
+    return resolve_config(
+        config=args.config, repo=args.repo, base=args.base if args.repo is not None else None,
+        state_dir=args.state_dir,
+    )
 
 
 def _config_path(args: argparse.Namespace) -> Path | None:
@@ -149,14 +167,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         from aigate.sources._io import read_text
 
         prompt = read_text(args.prompt_file, InputError)
-    with Gate.from_config(_config_path(args), engine=args.engine, opa_url=_opa_urls(args)) as gate:
+    with Gate(_gate_config(args), engine=args.engine, opa_url=_opa_urls(args)) as gate:
         decision = gate.evaluate(_document(gate, args), correlation_id=args.correlation_id, prompt=prompt)
     _write(renderer.render(decision), args.output)
     return EXIT_BLOCKED if decision.blocked else EXIT_OK
 
 
 def _input(args: argparse.Namespace) -> int:
-    with Gate.from_config(_config_path(args)) as gate:
+    with Gate(_gate_config(args)) as gate:
         document = _document(gate, args)
     from aigate.document import document_data
 

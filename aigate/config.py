@@ -9,11 +9,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -25,7 +27,22 @@ from aigate.patterns import CompiledPattern, combined_regex, compile_path_patter
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
-__all__ = ["CONFIG_FILE_NAME", "GateConfig", "LAYERS", "config_from_mapping", "load_config"]
+    from aigate.engines.interface import PolicySet
+
+__all__ = [
+    "CODE_CHOOSING_SETTINGS",
+    "CONFIG_FILE_NAME",
+    "AuditSettings",
+    "ConfigSource",
+    "EngineSettings",
+    "GateConfig",
+    "IgnoredSetting",
+    "LAYERS",
+    "config_from_mapping",
+    "load_config",
+    "parse_config_text",
+    "read_config_file",
+]
 
 CONFIG_FILE_NAME = ".ai-code-gate.yml"
 # Layers that produce violations, each with its own observe/warn/block mode.
@@ -37,6 +54,75 @@ _TIER_DEFAULTS = {"approvals": 0, "auto_merge": False, "require_security_team": 
 # `detection.builtin: false`; every other list in the file replaces its default.
 DETECTION_LISTS = ("labels", "co_authors", "bot_authors", "branch_prefixes", "message_markers", "automation")
 _MAX_CONFIG_BYTES = 1 << 20
+# Most YAML nodes a config may expand to once aliases are followed. The shipped defaults are ~300
+# nodes; a 400-byte "billion laughs" alias bomb expands to billions (measured: 46 s, 9 GB).
+MAX_YAML_NODES = 100_000
+
+ConfigSource = Literal["base", "file", "defaults"]
+"""Where a config came from: the PR's base revision (`git show BASE:.ai-code-gate.yml`), a file, or
+the shipped defaults alone."""
+
+# Settings that choose code, servers or files. Only a trusted config (the base revision, or a file
+# outside the checkout being judged) may set them: from the PR's own tree they would let the PR pick
+# its own policies, its own "OPA" (which would receive the PR and CI's token), or where files are
+# written. From an untrusted config they keep their defaults and the decision flags them.
+CODE_CHOOSING_SETTINGS: tuple[tuple[str, ...], ...] = (
+    ("policy", "policy_dir"),
+    ("policy", "engine", "backend"),
+    ("policy", "engine", "opa_url"),
+    ("policy", "engine", "ca_bundle"),
+    ("policy", "engine", "client_cert"),
+    ("policy", "engine", "client_key"),
+    ("policy", "engine", "verify_tls"),
+    ("policy", "engine", "require_revision"),
+    ("audit", "enabled"),
+    ("audit", "path"),
+    ("audit", "decision_log"),
+    # Host folders mounted into the sandbox, variables passed into it, and network for its setup:
+    # chosen by the PR, they would hand the PR's code the runner's files, secrets or a way out.
+    ("sandbox", "read_only_paths"),
+    ("sandbox", "env_allow"),
+    ("sandbox", "allow_setup"),
+)
+# Settings naming files aigate writes: they must resolve inside the repository or the state folder.
+_WRITTEN_PATH_SETTINGS: tuple[tuple[str, ...], ...] = (("audit", "path"), ("audit", "decision_log"))
+# Files that steer the gate, beyond the config file and the policy folder: CI definitions, code
+# ownership, and .gitattributes (which can mark source as binary and hide its lines from scope limits).
+GATE_FILE_PATTERNS = (".github/workflows/**", ".gitlab-ci.yml", "CODEOWNERS", ".gitattributes")
+
+
+@dataclass(frozen=True)
+class IgnoredSetting:
+    """A code-choosing setting an untrusted config tried to set; it kept its default."""
+
+    setting: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """`policy.engine`, typed, with file paths resolved against the config's folder."""
+
+    backend: Literal["embedded", "opa", "auto"]
+    opa_url: str | None
+    ca_bundle: Path | None
+    client_cert: Path | None
+    client_key: Path | None
+    verify_tls: bool
+    timeout: float
+    retries: int
+    require_revision: str | None
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """`audit`, typed; `path` and `decision_log` resolved and checked to stay inside the allowed roots."""
+
+    enabled: bool
+    path: Path | None
+    input: Literal["full", "hash", "none"]
+    redact: tuple[str, ...]
+    decision_log: Path | None
 
 
 @dataclass(frozen=True)
@@ -49,6 +135,15 @@ class GateConfig:
     """The compiled configuration the policies read as `data.aigate.config`."""
     source: str
     base_dir: Path = field(default_factory=Path.cwd)
+    config_source: ConfigSource = "file"
+    """Where the config came from; recorded in every decision."""
+    trusted: bool = True
+    """False for a config from the tree being judged: its code-choosing settings were ignored."""
+    ignored_settings: tuple[IgnoredSetting, ...] = ()
+    policies: PolicySet | None = None
+    """Policies read along with the config (from the base revision); None: read `policy_dir`."""
+    write_roots: tuple[Path, ...] = ()
+    """Folders written files must stay in; empty: anywhere (a library caller's own config)."""
 
     @cached_property  # every decision carries it: computed once, not per evaluation
     def digest(self) -> str:
@@ -67,6 +162,51 @@ class GateConfig:
     def resolve(self, relative: str) -> Path:
         """A path from the config file, relative to the file's folder."""
         return (self.base_dir / relative).resolve()
+
+    @property
+    def engine(self) -> EngineSettings:
+        engine = self.settings["policy"]["engine"]
+
+        def path(key: str) -> Path | None:
+            return None if engine[key] is None else self.resolve(engine[key])
+
+        return EngineSettings(
+            backend=engine["backend"],
+            opa_url=engine["opa_url"],
+            ca_bundle=path("ca_bundle"),
+            client_cert=path("client_cert"),
+            client_key=path("client_key"),
+            verify_tls=engine["verify_tls"],
+            timeout=float(engine["timeout"]),
+            retries=engine["retries"],
+            require_revision=engine["require_revision"],
+        )
+
+    @property
+    def audit_settings(self) -> AuditSettings:
+        audit = self.settings["audit"]
+        return AuditSettings(
+            enabled=audit["enabled"],
+            path=None if audit["path"] is None else self.written_path(audit["path"], "audit.path"),
+            input=audit["input"],
+            redact=tuple(audit["redact"]),
+            decision_log=(
+                None
+                if audit["decision_log"] is None
+                else self.written_path(audit["decision_log"], "audit.decision_log")
+            ),
+        )
+
+    def written_path(self, configured: str, setting: str) -> Path:
+        """Where a configured output file goes; ConfigError when it leaves the repository and state folder."""
+        target = self.resolve(configured)
+        if self.write_roots and not any(target.is_relative_to(root) for root in self.write_roots):
+            roots = " or ".join(str(root) for root in self.write_roots)
+            raise ConfigError(
+                f"{self.source}: {setting}: {configured!r} resolves to {target}, outside {roots}; "
+                "write inside the repository or set a state folder (--state-dir or AIGATE_STATE_DIR)"
+            )
+        return target
 
 
 class _YamlError(Exception):
@@ -89,16 +229,85 @@ class _StrictSafeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_config(path: str | Path | None = None) -> GateConfig:
-    """Load a config file; `None` means the defaults alone."""
+def load_config(
+    path: str | Path | None = None,
+    *,
+    trusted: bool = True,
+    write_roots: tuple[Path, ...] = (),
+    follow_symlinks: bool = True,
+) -> GateConfig:
+    """Load a config file; `None` means the defaults alone.
+
+    `trusted=False` is for a config from the tree being judged: its code-choosing settings
+    (`CODE_CHOOSING_SETTINGS`) keep their defaults and are listed in `ignored_settings`.
+    """
     if path is None:
-        return config_from_mapping({}, source="<defaults>")
+        return config_from_mapping({}, source="<defaults>", config_source="defaults", write_roots=write_roots)
     config_path = Path(path)
     source = str(config_path)
+    raw = read_config_file(config_path, follow_symlinks=follow_symlinks)
+    return parse_config_text(
+        raw, source=source, base_dir=config_path.resolve().parent, trusted=trusted, write_roots=write_roots
+    )
+
+
+def read_config_file(path: Path, *, follow_symlinks: bool = True, max_bytes: int = _MAX_CONFIG_BYTES) -> bytes:
+    """The bytes of a config file: a regular file only (a FIFO, a device such as /dev/zero, or a
+    folder is an error, never a hang or a fallback), read with a bounded read."""
+    source = str(path)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+        if path.is_symlink():
+            raise ConfigError(f"{source}: is a symbolic link, not a regular file")
     try:
-        raw = config_path.read_bytes()
+        # O_NONBLOCK: opening a FIFO for reading must not wait for a writer.
+        fd = os.open(path, flags)
     except OSError as e:
         raise ConfigError(f"{source}: cannot read: {e.strerror or e}") from e
+    try:
+        kind = os.fstat(fd).st_mode
+    except OSError as e:
+        os.close(fd)
+        raise ConfigError(f"{source}: cannot read: {e.strerror or e}") from e
+    if not stat.S_ISREG(kind):
+        os.close(fd)
+        raise ConfigError(f"{source}: is {_file_kind(kind)}, not a regular file")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            raw = handle.read(max_bytes + 1)
+        except OSError as e:
+            raise ConfigError(f"{source}: cannot read: {e.strerror or e}") from e
+    if len(raw) > max_bytes:
+        raise ConfigError(f"{source}: file is larger than {max_bytes} bytes")
+    return raw
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symbolic link"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def parse_config_text(
+    raw: bytes,
+    *,
+    source: str,
+    base_dir: Path,
+    trusted: bool = True,
+    config_source: ConfigSource = "file",
+    write_roots: tuple[Path, ...] = (),
+    policies: PolicySet | None = None,
+) -> GateConfig:
+    """A config from its bytes (a file's, or a blob read from git)."""
     if len(raw) > _MAX_CONFIG_BYTES:
         raise ConfigError(f"{source}: file is larger than {_MAX_CONFIG_BYTES} bytes")
     try:
@@ -106,7 +315,10 @@ def load_config(path: str | Path | None = None) -> GateConfig:
     except UnicodeDecodeError as e:
         raise ConfigError(f"{source}: not UTF-8 text (byte {e.start})") from e
     user, root = _parse_yaml(text, source)
-    return config_from_mapping(user, source=source, base_dir=config_path.resolve().parent, _root=root)
+    return config_from_mapping(
+        user, source=source, base_dir=base_dir, _root=root, trusted=trusted, config_source=config_source,
+        write_roots=write_roots, policies=policies,
+    )
 
 
 def config_from_mapping(
@@ -115,10 +327,16 @@ def config_from_mapping(
     source: str = "<config>",
     base_dir: Path | None = None,
     _root: yaml.Node | None = None,
+    trusted: bool = True,
+    config_source: ConfigSource = "file",
+    write_roots: tuple[Path, ...] = (),
+    policies: PolicySet | None = None,
 ) -> GateConfig:
     """Validate a user's configuration mapping, fill in defaults and compile it."""
     _validate(user, source, _root)
-    settings = _merge_detection(_defaults(), user)
+    defaults = _defaults()
+    settings = _merge_detection(defaults, user)
+    ignored = () if trusted else _reset_code_choosing(settings, defaults)
     for tier in settings["review"]["risk_tiers"].values():
         for key, value in _TIER_DEFAULTS.items():
             tier.setdefault(key, value)
@@ -126,7 +344,35 @@ def config_from_mapping(
     _check_redact_pointers(settings, source, _root)
     explicit_floors = frozenset((user.get("review") or {}).get("minimum_tier") or {})
     data = _compile(settings, source, _root, explicit_floors)
-    return GateConfig(settings=settings, data=data, source=source, base_dir=base_dir or Path.cwd())
+    data["gate"]["ignored_settings"] = [{"setting": i.setting, "value": i.value} for i in ignored]
+    config = GateConfig(
+        settings=settings, data=data, source=source, base_dir=base_dir or Path.cwd(), config_source=config_source,
+        trusted=trusted, ignored_settings=ignored, policies=policies, write_roots=write_roots,
+    )
+    for written in _WRITTEN_PATH_SETTINGS:  # fail at load, not at the first write
+        configured = _lookup(settings, written)
+        if configured is not None:
+            config.written_path(configured, ".".join(written))
+    return config
+
+
+def _lookup(settings: Mapping[str, Any], key: tuple[str, ...]) -> Any:
+    value: Any = settings
+    for step in key:
+        value = value[step]
+    return value
+
+
+def _reset_code_choosing(settings: dict[str, Any], defaults: Mapping[str, Any]) -> tuple[IgnoredSetting, ...]:
+    """Put every code-choosing setting back to its default; the ones that differed are returned."""
+    ignored = []
+    for key in CODE_CHOOSING_SETTINGS:
+        default = _lookup(defaults, key)
+        value = _lookup(settings, key)
+        if value != default:
+            ignored.append(IgnoredSetting(".".join(key), value))
+            _lookup(settings, key[:-1])[key[-1]] = copy.deepcopy(default)
+    return tuple(ignored)
 
 
 def _check_redact_pointers(settings: Mapping[str, Any], source: str, root: yaml.Node | None) -> None:
@@ -146,11 +392,15 @@ def _parse_yaml(text: str, source: str) -> tuple[dict[str, Any], yaml.Node | Non
         loader = _StrictSafeLoader(text)
         try:
             root = loader.get_single_node()
+            if root is not None:
+                _check_expansion(root, source)
             document = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()
     except _YamlError as e:
         raise ConfigError(f"{source}: line {e.line}: {e.problem}") from e
+    except RecursionError as e:
+        raise ConfigError(f"{source}: invalid YAML: nested too deeply") from e
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -192,6 +442,45 @@ def _config_validator() -> Any:
     import jsonschema
 
     return jsonschema.Draft202012Validator(_resources.load_schema("config.schema.json"))
+
+
+def _check_expansion(root: yaml.Node, source: str) -> None:
+    """Refuse a document whose aliases expand beyond `MAX_YAML_NODES` nodes, or refer to themselves.
+
+    PyYAML shares an aliased node instead of copying it, so composing is cheap; what explodes is
+    everything after (validation, merging, hashing, error messages), which sees the expanded tree.
+    Sizes are memoised per node, so this check is linear in the document, not in its expansion."""
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in in_progress:
+            raise ConfigError(f"{source}: line {node.start_mark.line + 1}: a YAML alias refers to itself")
+        in_progress.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += size(child)
+                if total > MAX_YAML_NODES:
+                    break
+        elif isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                total += size(key_node) + size(value_node)
+                if total > MAX_YAML_NODES:
+                    break
+        in_progress.discard(key)
+        if total > MAX_YAML_NODES:
+            raise ConfigError(
+                f"{source}: line {node.start_mark.line + 1}: YAML aliases expand to more than "
+                f"{MAX_YAML_NODES} nodes; refusing the document"
+            )
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 def _validate(instance: Mapping[str, Any], source: str, root: yaml.Node | None) -> None:
@@ -394,6 +683,7 @@ def _compile(
             "gate_config": compiler.path_matcher(["review", "gate_config_patterns"], review["gate_config_patterns"]),
         },
         "sandbox": {"required": settings["sandbox"]["required"]},
+        "gate": _compile_gate_protection(compiler, policy),
     }
 
 
@@ -457,3 +747,28 @@ def _minimum_tier(
                               f"(tiers: {', '.join(names)})")
         floors[reason] = {"name": name, "index": names.index(name)}
     return floors
+
+
+def _compile_gate_protection(compiler: _Compiler, policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The files whose change is a change to the gate itself: its config, its policies, CI, owners."""
+    protection = policy["gate_protection"]
+    builtin = [f"/{CONFIG_FILE_NAME}", *GATE_FILE_PATTERNS]
+    policy_dir = policy["policy_dir"]
+    if policy_dir is not None and not Path(policy_dir).is_absolute():
+        relative = Path(os.path.normpath(policy_dir)).as_posix()
+        if relative != "." and not relative.startswith("../"):
+            builtin.append("/" + _escape_glob(relative) + "/**")
+    compiler.path_matcher(["policy", "gate_protection", "patterns"], protection["patterns"])  # errors name the index
+    patterns = builtin + [p for p in protection["patterns"] if p not in builtin]
+    matcher = compiler.path_matcher(["policy", "gate_protection", "patterns"], patterns)
+    return {
+        "enabled": protection["enabled"],
+        "apply_to_human": protection["apply_to_human"],
+        "files": matcher,
+        "ignored_settings": [],
+    }
+
+
+def _escape_glob(text: str) -> str:
+    """A literal path as a gitignore pattern: wildcard and escape characters backslash-escaped."""
+    return "".join("\\" + c if c in "\\*?[]!#" else c for c in text)

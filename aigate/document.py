@@ -18,6 +18,7 @@ from aigate.scanning import ScanningOptions, assemble_scanning
 from aigate.sources._io import first_validation_problem, parse_json, read_json, read_text
 from aigate.sources.added_lines import read_diff_lines
 from aigate.sources.commits import load_commits, load_commits_file
+from aigate.sources.config_change import CONFIG_FILE_NAME, config_change
 from aigate.sources.diff import parse_diff
 from aigate.sources.pull_request import load_pull_request, load_pull_request_file
 from aigate.sources.sandbox_report import load_sandbox_report
@@ -69,6 +70,8 @@ def build_input_document(
     pull_request = _pull_request(pr)
     commit_list: tuple[Commit, ...] = ()
     files: tuple[FileChange, ...] = ()
+    # The PR's change to the gate's config, for reviewers (never applied).
+    config_diff: str | None = None
     if repo is not None:
         if not base or not head:
             raise InputDocumentError("--repo", "needs both --base and --head")
@@ -79,6 +82,9 @@ def build_input_document(
         files = snapshot.files
         diff_text = snapshot.patch  # read only when added lines are needed
         versions = snapshot.file_versions
+        if any(CONFIG_FILE_NAME in (change.path, change.old_path) for change in files):
+            # Only the config's own hunks are read: the PR's whole patch may be large.
+            config_diff = snapshot.patch([CONFIG_FILE_NAME])
         pull_request = pull_request.model_copy(
             update={
                 "head_branch": pull_request.head_branch or snapshot.head_branch or host_head_branch(),
@@ -91,6 +97,7 @@ def build_input_document(
         versions = None
         files, given_text = _files(diff)
         diff_text = None if given_text is None else (lambda: given_text)
+        config_diff = given_text
     evidence = None if sandbox is None else load_sandbox_report(sandbox)
     # The sandbox's coverage files measure the PR's added lines like any coverage report given.
     scans = [*scans, *(evidence.coverage_files if evidence is not None else ())]
@@ -124,6 +131,7 @@ def build_input_document(
         coverage=part.coverage,
         sandbox=None if evidence is None else evidence.report,
         generation=_generation(generation),
+        config_change=None if config_diff is None else config_change(config_diff),
     )
 
 

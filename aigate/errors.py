@@ -7,6 +7,7 @@ Every error means the gate could not decide: hosts must treat it as "not allowed
 from __future__ import annotations
 
 __all__ = [
+    "MAX_MESSAGE_CHARS",
     "AigateError",
     "AuditError",
     "CommitsError",
@@ -22,15 +23,29 @@ __all__ = [
     "RepositoryError",
     "SandboxError",
     "ScanError",
+    "one_line",
 ]
+
+
+# Every error message is one line of at most this many characters: a hostile input (a YAML alias
+# bomb measured a 722 MB message) must not turn the error itself into the denial of service.
+MAX_MESSAGE_CHARS = 1000
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`message` on one line, cut to `limit` characters with a marker when longer."""
+    text = " ".join(message[: limit * 4].split())
+    if len(text) > limit or len(message) > limit * 4:
+        return text[: limit - 14].rstrip() + " …(truncated)"
+    return text
 
 
 class AigateError(Exception):
     """Base of every aigate error."""
 
     def __init__(self, message: str) -> None:
-        # One line, always: hosts print it as-is next to exit code 2.
-        super().__init__(" ".join(message.split()))
+        # One bounded line, always: hosts print it as-is next to exit code 2.
+        super().__init__(one_line(message))
 
     @property
     def message(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ from aigate.document import (
 )
 from aigate.engines.connection import OpaConnection, parse_urls
 from aigate.engines.interface import DECISION_PATH, Engine, PolicySet, load_policy_set
+from aigate.engines.opa_binary import ENV_OPA_URL
 from aigate.engines.select import EngineKind, create_engine
 from aigate.errors import ConfigError, PolicyError
 from aigate.models import Decision, InputDocument
@@ -66,7 +68,9 @@ class Gate:
         whose server URLs `opa_url` (one URL, several separated by commas, or a list) replaces.
         """
         self.config = config or load_config(None)
-        self.policies = policies or load_policy_set(self.config.policy_dir or _resources.policies_dir())
+        self.policies = (
+            policies or self.config.policies or load_policy_set(self.config.policy_dir or _resources.policies_dir())
+        )
         if engine is None or isinstance(engine, str):
             engine = self._create_engine(engine, opa_url, connection)
         self.engine = engine
@@ -85,11 +89,14 @@ class Gate:
         self, kind: EngineKind | None, opa_url: str | Sequence[str] | None, connection: OpaConnection | None
     ) -> Engine:
         settings = self.config.settings["policy"]["engine"]
+        kind = kind or settings["backend"]
         if connection is None:
-            connection = OpaConnection.from_settings(settings, self.config.resolve, urls=opa_url)
+            # CI's environment outranks any file: CI's token must only ever go to CI's server.
+            env_urls = None if kind == "embedded" else os.environ.get(ENV_OPA_URL) or None
+            connection = OpaConnection.from_settings(settings, self.config.resolve, urls=opa_url or env_urls)
         elif opa_url:
             connection = replace(connection, urls=parse_urls(opa_url))
-        return create_engine(kind or settings["backend"], self.policies, self.config, connection=connection)
+        return create_engine(kind, self.policies, self.config, connection=connection)
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, **kwargs: Any) -> Gate:
@@ -132,7 +139,7 @@ class Gate:
         eval_started = time.perf_counter_ns()
         raw = self.engine.evaluate_json(canonical)
         eval_ns = time.perf_counter_ns() - eval_started
-        decision = self._decision(raw, input_digest(canonical))
+        decision = self._decision(raw, input_digest(canonical), document.config_change)
         audit = self.config.settings["audit"]
         if audit["enabled"]:
             self.audit.record_evaluation(decision, document, duration_s=time.perf_counter() - started,
@@ -171,7 +178,7 @@ class Gate:
             redact=pointers,
         )
 
-    def _decision(self, raw: Mapping[str, Any], digest: str) -> Decision:
+    def _decision(self, raw: Mapping[str, Any], digest: str, config_change: str | None = None) -> Decision:
         from aigate._decision_check import decision_problem
 
         problem = decision_problem(raw)
@@ -200,6 +207,8 @@ class Gate:
                     "config_digest": self.config.digest,
                     "input_digest": digest,
                     "decision_id": self.engine.decision_id or str(uuid.uuid4()),
+                    "config_source": self.config.config_source,
+                    "config_change": config_change,
                 }
             )
         except (KeyError, TypeError, AttributeError) as e:
@@ -214,7 +223,8 @@ class Gate:
                                             correlation_id=correlation_id, prompt=prompt)
 
     def _append_jsonl(self, path: str, line: str) -> None:
-        target = self.config.resolve(path)
+        # Checked against the repository and state folder: a config cannot send the trail elsewhere.
+        target = self.config.written_path(path, "audit")
         try:
             with target.open("a", encoding="utf-8") as handle:
                 handle.write(line + "\n")

@@ -294,6 +294,10 @@ class InputDocument(_Input):
     # Optional: absent (None) unless the host gives it; left out of the canonical form when absent, so
     # documents without one keep their digest.
     generation: Generation | None = None
+    # The PR's change to `.ai-code-gate.yml` as unified diff text, so that reviewers can read the
+    # proposed config without the gate trusting it; None when the PR does not change it (or no diff
+    # text was given).
+    config_change: str | None = None
 
     @model_validator(mode="after")
     def _nfkc_forms(self) -> InputDocument:
@@ -385,6 +389,10 @@ class Decision(_Output):
     config_digest: str
     input_digest: str
     decision_id: str
+    # Where the config came from: the PR's base revision, a file, or the defaults alone.
+    config_source: Literal["base", "file", "defaults"] = "defaults"
+    # The PR's proposed change to `.ai-code-gate.yml` (unified diff), for reviewers; never applied.
+    config_change: str | None = None
 
     @property
     def blocked(self) -> bool:

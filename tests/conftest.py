@@ -49,8 +49,10 @@ class CliResult:
     stderr: str
 
 
-def run_cli(*args: str | Path, cwd: Path | None = None, stdin: str | None = None) -> CliResult:
-    """Run `python -m aigate` as a separate process, as a host tool would."""
+def run_cli(
+    *args: str | Path, cwd: Path | None = None, stdin: str | None = None, env: dict[str, str] | None = None
+) -> CliResult:
+    """Run `python -m aigate` as a separate process, as a host tool would (`env` adds variables)."""
     result = subprocess.run(
         [sys.executable, "-m", "aigate", *map(str, args)],
         cwd=cwd or REPO,
@@ -58,6 +60,7 @@ def run_cli(*args: str | Path, cwd: Path | None = None, stdin: str | None = None
         text=True,
         input=stdin,
         timeout=300,
+        env=None if env is None else {**os.environ, **env},
     )
     return CliResult(result.returncode, result.stdout, result.stderr)
 

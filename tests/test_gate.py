@@ -83,7 +83,8 @@ def test_human_pr_checked_when_configured() -> None:
     gate = Gate(config_from_mapping({"policy": {"apply_to_human": True}}))
     decision = _example(gate, "human-ci")
     assert decision.outcome == "block"
-    assert [v.rule for v in decision.violations] == ["blocked_path"]
+    # The PR edits a CI workflow: a blocked path, and a change to the gate itself.
+    assert [v.rule for v in decision.violations] == ["blocked_path", "gate_config_changed"]
 
 
 # --- one document builder for the rest ------------------------------------------------------

@@ -41,7 +41,9 @@ def test_rego(test: RegoTest, engine: EmbeddedEngine) -> None:
 def test_rego_tests_found_in_every_package() -> None:
     assert {t.package for t in TESTS} == {
         f"aigate.{name}_test"
-        for name in ("lib", "detection", "paths", "scope", "tests", "scanning", "sandbox", "risk", "decision")
+        for name in (
+            "lib", "detection", "paths", "scope", "tests", "scanning", "sandbox", "risk", "protection", "decision"
+        )
     }
 
 

@@ -20,7 +20,7 @@ from aigate.errors import PolicyError
 __all__ = ["DECISION_PATH", "Engine", "PolicySet", "load_policy_set"]
 
 DECISION_PATH = "aigate/decision"
-_MAX_POLICY_BYTES = 4 << 20
+MAX_POLICY_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,8 @@ def load_policy_set(directory: Path, *, include_tests: bool = False) -> PolicySe
         except (OSError, UnicodeDecodeError) as e:
             raise PolicyError(f"{path}: cannot read policy: {e}") from e
         total += len(source)
-        if total > _MAX_POLICY_BYTES:
-            raise PolicyError(f"{directory}: policies are larger than {_MAX_POLICY_BYTES} bytes")
+        if total > MAX_POLICY_BYTES:
+            raise PolicyError(f"{directory}: policies are larger than {MAX_POLICY_BYTES} bytes")
         modules.append((path.relative_to(directory).as_posix(), source))
     if not modules:
         raise PolicyError(f"{directory}: no .rego files")

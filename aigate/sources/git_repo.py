@@ -30,7 +30,16 @@ if TYPE_CHECKING:
 
     from aigate.models import Commit, FileChange, FileStatus
 
-__all__ = ["MAX_DIFF_BYTES", "AddedLine", "RepositorySnapshot", "prefetch", "read_repository"]
+__all__ = [
+    "MAX_DIFF_BYTES",
+    "AddedLine",
+    "RepositorySnapshot",
+    "prefetch",
+    "read_repository",
+    "read_revision_file",
+    "read_revision_tree",
+    "repository_root",
+]
 
 MAX_DIFF_BYTES = 200 << 20
 
@@ -530,6 +539,73 @@ def _patch_path(name: bytes, source: str) -> str:
     return text[2:]
 
 
+def repository_root(path: Path) -> Path | None:
+    """The top folder of the work tree `path` is in; None when it is not in one."""
+    try:
+        output = _Git(path).run(["rev-parse", "--show-toplevel"], limit=MAX_INPUT_BYTES)
+    except RepositoryError:
+        return None
+    top = _decode(output).strip()
+    return Path(top).resolve() if top else None
+
+
+def read_revision_file(repo: Path, revision: str, path: str, *, limit: int) -> bytes | None:
+    """The content of the regular file `path` at `revision` (`git show REV:path`); None when absent.
+
+    RepositoryError when it is there but not a regular file (a symlink, a folder, a submodule):
+    at the revision that configures the gate, that is an error, never a silent fallback."""
+    git = _Git(repo)
+    entries = _tree_entries(git, revision, path, recursive=False)
+    entry = next((e for e in entries if e[3] == path), None)
+    if entry is None:
+        return None
+    mode, kind, object_id, _ = entry
+    if kind != "blob" or mode not in ("100644", "100755"):
+        what = {"120000": "a symbolic link", "040000": "a folder", "160000": "a submodule"}.get(mode, kind)
+        raise RepositoryError(git.source, f"{revision}:{path} is {what}, not a regular file")
+    return git.run(["cat-file", "blob", object_id], limit=limit)
+
+
+def read_revision_tree(
+    repo: Path, revision: str, directory: str, *, suffix: str, limit: int
+) -> tuple[tuple[str, bytes], ...] | None:
+    """Every regular file below `directory` at `revision` whose name ends with `suffix`, as
+    (path relative to `directory`, content), sorted; None when `directory` is not a folder there."""
+    git = _Git(repo)
+    folder = directory.rstrip("/")
+    prefix = folder + "/"
+    if not any(e[1] == "tree" and e[3] == folder for e in _tree_entries(git, revision, folder, recursive=False)):
+        return None
+    files = []
+    total = 0
+    for mode, kind, object_id, path in _tree_entries(git, revision, prefix, recursive=True):
+        if kind != "blob" or not path.endswith(suffix) or not path.startswith(prefix):
+            continue
+        if mode not in ("100644", "100755"):
+            raise RepositoryError(git.source, f"{revision}:{path} is not a regular file")
+        content = git.run(["cat-file", "blob", object_id], limit=limit - total)
+        total += len(content)
+        files.append((path.removeprefix(prefix), content))
+    return tuple(sorted(files))
+
+
+def _tree_entries(git: _Git, revision: str, path: str, *, recursive: bool) -> list[tuple[str, str, str, str]]:
+    """`git ls-tree` entries (mode, type, object id, path) of `path` at `revision`, from the top of the tree."""
+    if not revision or revision.startswith("-"):
+        raise RepositoryError(git.source, f"{revision!r} is not a revision")
+    recurse = ["-r"] if recursive else []
+    arguments = ["ls-tree", "-z", "--full-tree", *recurse, "--end-of-options", revision, "--", path]
+    output = _decode(git.run(arguments, limit=MAX_INPUT_BYTES))
+    entries = []
+    for record in output.split("\0"):
+        if not record:
+            continue
+        meta, _, entry_path = record.partition("\t")
+        mode, kind, object_id = meta.split(" ")
+        entries.append((mode, kind, object_id, entry_path))
+    return entries
+
+
 def _decode(output: bytes) -> str:
     # "replace", not "surrogateescape": the text ends up in the JSON input document, which must be
     # valid Unicode to be hashed and handed to the Rego engine. Paths stay exact (core.quotepath
@@ -618,6 +694,8 @@ class _Git:
                 # The commits as stored, not as `git replace` refs would show them.
                 "GIT_NO_REPLACE_OBJECTS": "1",
                 "GIT_TERMINAL_PROMPT": "0",
+                # Paths given to git (ls-tree) are literal names, never wildcard patterns.
+                "GIT_LITERAL_PATHSPECS": "1",
                 # Untranslated messages, so errors read the same everywhere.
                 "LC_ALL": "C",
             }

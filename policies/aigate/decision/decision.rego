@@ -27,9 +27,15 @@ violations := [v |
 		data.aigate.tests.violations,
 		data.aigate.scanning.violations,
 		data.aigate.sandbox.violations,
+		data.aigate.protection.violations,
 	})
 ] if {
 	data.aigate.detection.checks_apply
+}
+
+# A human PR (when not every check applies to humans) still answers for changing the gate itself.
+violations := [v | some v in data.aigate.protection.violations] if {
+	not data.aigate.detection.checks_apply
 }
 
 default risk := null

@@ -40,15 +40,15 @@ test_small_ai_pr_auto_merges if {
 }
 
 test_blocked_path_blocks_whatever_the_score if {
-	inp := _input(_ai_pr, [_file(".github/workflows/ci.yml", 1)])
+	inp := _input(_ai_pr, [_file("config/.env.production", 1)])
 	decision.outcome == "block" with input as inp
 	[v.rule | some v in decision.violations] == ["blocked_path"] with input as inp
 }
 
 test_blocked_path_in_warn_mode_does_not_block if {
-	inp := _input(_ai_pr, [_file(".github/workflows/ci.yml", 1)])
+	inp := _input(_ai_pr, [_file("config/.env.production", 1)])
 
-	# .github/** is sensitive too: 2 + 15 = 17, tier low, raised to medium by the sensitive-path floor
+	# a blocked path is sensitive too: 2 + 15 = 17, tier low, raised to medium by the sensitive-path floor
 	# (review.minimum_tier): reviewed with a warning, not blocked.
 	decision.outcome == "review" with input as inp with data.aigate.config.modes.paths as "warn"
 	decision.risk.raised_by == ["sensitive_path"] with input as inp with data.aigate.config.modes.paths as "warn"
@@ -69,8 +69,24 @@ test_risk_in_observe_mode_allows if {
 }
 
 test_observe_mode_violation_recorded_not_blocking if {
-	inp := _input(_ai_pr, [_file(".github/workflows/ci.yml", 1)])
+	inp := _input(_ai_pr, [_file("config/.env.production", 1)])
 	decision.outcome == "review" with input as inp with data.aigate.config.modes.paths as "observe"
 	[[v.rule, v.blocking] | some v in decision.violations] == [["blocked_path", false]] with input as inp
 		with data.aigate.config.modes.paths as "observe"
+}
+
+test_workflow_change_is_blocked_path_and_gate_change if {
+	inp := _input(_ai_pr, [_file(".github/workflows/ci.yml", 1)])
+	decision.outcome == "block" with input as inp
+	{v.rule | some v in decision.violations} == {"blocked_path", "gate_config_changed"} with input as inp
+}
+
+test_human_pr_changing_the_gate_is_flagged_only_when_configured if {
+	inp := _input(_human_pr, [_file(".ai-code-gate.yml", 1)])
+	decision.outcome == "allow" with input as inp
+	decision.violations == [] with input as inp
+	decision.outcome == "block" with input as inp with data.aigate.config.gate.apply_to_human as true
+	[v.rule | some v in decision.violations] == ["gate_config_changed"] with input as inp
+		with data.aigate.config.gate.apply_to_human as true
+	decision.risk == null with input as inp with data.aigate.config.gate.apply_to_human as true
 }

@@ -1,0 +1,107 @@
+"""Which configuration judges a PR, so that the PR being judged cannot choose it.
+
+- `--config FILE` wins. It is *trusted* when it lies outside the checkout being judged; a file
+  inside the checkout is the PR's own, so its code-choosing settings are ignored and flagged.
+- Otherwise, with a repository and a base revision, the config and the configured `policy_dir` are
+  read from the base revision (`git show BASE:.ai-code-gate.yml`); absent there means the defaults.
+- Otherwise `./.ai-code-gate.yml` is the checkout's own (untrusted); it must be a regular file, not a
+  symlink, a folder or anything else (an error, never a silent fallback to the defaults).
+
+Files the gate writes (audit trail, decision log) must stay inside the repository or the state
+folder (`--state-dir` / `AIGATE_STATE_DIR`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+
+from aigate.config import CONFIG_FILE_NAME, GateConfig, load_config, parse_config_text
+from aigate.engines.interface import MAX_POLICY_BYTES, PolicySet
+from aigate.errors import ConfigError, PolicyError, RepositoryError
+
+__all__ = ["ENV_STATE_DIR", "resolve_config"]
+
+ENV_STATE_DIR = "AIGATE_STATE_DIR"
+_MAX_CONFIG_BYTES = 1 << 20
+
+
+def resolve_config(
+    *,
+    config: Path | None = None,
+    repo: Path | None = None,
+    base: str | None = None,
+    state_dir: Path | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> GateConfig:
+    """The config that judges a PR (see the module's description)."""
+    from aigate.sources.git_repo import repository_root  # subprocess: only when a checkout is involved
+
+    env = os.environ if environ is None else environ
+    here = (cwd or Path.cwd()).resolve()
+    checkout = repository_root(repo) if repo is not None else repository_root(here)
+    if checkout is None:
+        checkout = (repo or here).resolve()
+    state = state_dir or (Path(env[ENV_STATE_DIR]) if env.get(ENV_STATE_DIR) else None)
+    roots = (checkout, *((state.resolve(),) if state is not None else ()))
+
+    if config is not None:
+        path = config if config.is_absolute() else here / config
+        trusted = not _inside(path, checkout)
+        # A trusted file's own folder is a place its admin chose for the files it writes.
+        file_roots = roots if not trusted else (*roots, path.resolve().parent)
+        return load_config(config, trusted=trusted, write_roots=file_roots)
+    if repo is not None and base:
+        return _base_config(repo, base, checkout, roots)
+    implicit = here / CONFIG_FILE_NAME
+    if implicit.is_symlink() or implicit.exists():
+        return load_config(implicit, trusted=False, write_roots=roots, follow_symlinks=False)
+    return load_config(None, write_roots=roots)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    # Both the path as given (a symlink inside the checkout) and where it leads count as inside.
+    return path.absolute().is_relative_to(folder) or path.resolve().is_relative_to(folder)
+
+
+def _base_config(repo: Path, base: str, checkout: Path, roots: tuple[Path, ...]) -> GateConfig:
+    from aigate.sources.git_repo import read_revision_file, read_revision_tree
+
+    source = f"{base}:{CONFIG_FILE_NAME}"
+    try:
+        raw = read_revision_file(repo, base, CONFIG_FILE_NAME, limit=_MAX_CONFIG_BYTES + 1)
+    except RepositoryError as e:
+        raise ConfigError(f"{e.source}: {e.problem}") from e
+    if raw is None:
+        return load_config(None, write_roots=roots)
+    config = parse_config_text(raw, source=source, base_dir=checkout, config_source="base", write_roots=roots)
+    policy_dir = config.settings["policy"]["policy_dir"]
+    if policy_dir is None or Path(policy_dir).is_absolute():
+        return config  # the built-in policies, or a folder on the runner the base config names
+    relative = PurePosixPath(os.path.normpath(policy_dir)).as_posix()
+    if relative == ".." or relative.startswith("../"):
+        raise ConfigError(f"{source}: policy.policy_dir: {policy_dir!r} leaves the repository")
+    try:
+        files = read_revision_tree(repo, base, relative, suffix=".rego", limit=MAX_POLICY_BYTES)
+    except RepositoryError as e:
+        raise PolicyError(f"{e.source}: {e.problem}") from e
+    if files is None:
+        raise PolicyError(f"{base}:{relative}: policy folder not found at the base revision")
+    return dataclasses.replace(config, policies=_policy_set(files, f"{base}:{relative}"))
+
+
+def _policy_set(files: tuple[tuple[str, bytes], ...], where: str) -> PolicySet:
+    modules = []
+    for path, content in files:
+        if path.endswith("_test.rego"):
+            continue
+        try:
+            modules.append((path, content.decode("utf-8")))
+        except UnicodeDecodeError as e:
+            raise PolicyError(f"{where}/{path}: cannot read policy: not UTF-8 (byte {e.start})") from e
+    if not modules:
+        raise PolicyError(f"{where}: no .rego files at the base revision")
+    return PolicySet(modules=tuple(modules), root=Path(where))
