@@ -15,6 +15,7 @@ from aigate._cli_audit import add_audit_commands
 from aigate._cli_bundle import add_bundle_commands
 from aigate._cli_sandbox import add_sandbox_commands
 from aigate._cli_test import add_test_commands
+from aigate._outputs import parse_outputs, write_decision, write_text
 from aigate.config import GateConfig
 from aigate.errors import AigateError
 from aigate.gate import Gate
@@ -61,7 +62,11 @@ def _add_sources(parser: argparse.ArgumentParser) -> None:
         help="a folder outside the repository the audit trail and decision log may be written to "
         "(or AIGATE_STATE_DIR)",
     )
-    parser.add_argument("--output", "-o", type=Path, help="write the output here instead of standard output")
+    parser.add_argument(
+        "--output", "-o", action="append", default=[], metavar="[FORMAT=]FILE",
+        help="FORMAT=FILE writes that format to FILE (repeatable: one run writes several); "
+        "a bare FILE takes the --format output off standard output",
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -132,15 +137,11 @@ def _document(gate: Gate, args: argparse.Namespace) -> InputDocument:
     )
 
 
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise AigateError(f"--output {output}: cannot write: {e.strerror or e}") from e
+def _single_output(args: argparse.Namespace, what: str) -> Path | None:
+    """The one bare --output of a command whose output has a single format."""
+    if len(args.output) > 1 or any("=" in value and value.split("=", 1)[0] in RENDERERS for value in args.output):
+        raise AigateError(f"{what} writes one output: give at most one --output FILE")
+    return Path(args.output[0]) if args.output else None
 
 
 def _opa_urls(args: argparse.Namespace) -> str | None:
@@ -149,18 +150,19 @@ def _opa_urls(args: argparse.Namespace) -> str | None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    renderer = RENDERERS[args.format]()
     if args.batch is not None:
+        renderer = RENDERERS[args.format]()
         from aigate import _batch  # process pools: only for --batch
 
         report = _batch.evaluate_directory(
             args.batch, config_path=_config_path(args), renderer=renderer, workers=args.workers,
             engine=args.engine, opa_url=_opa_urls(args),
         )
-        _write(report.text, args.output)
+        write_text(report.text, _single_output(args, "--batch"))
         for problem in report.errors:
             print(f"aigate: error: {problem}", file=sys.stderr)
         return EXIT_ERROR if report.errors else EXIT_OK
+    targets = parse_outputs(args.output, args.format)
     prompt = None
     if args.prompt_file is not None:
         from aigate.errors import InputError
@@ -169,7 +171,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         prompt = read_text(args.prompt_file, InputError)
     with Gate(_gate_config(args), engine=args.engine, opa_url=_opa_urls(args)) as gate:
         decision = gate.evaluate(_document(gate, args), correlation_id=args.correlation_id, prompt=prompt)
-    _write(renderer.render(decision), args.output)
+    write_decision(decision, targets)
     return EXIT_BLOCKED if decision.blocked else EXIT_OK
 
 
@@ -178,7 +180,8 @@ def _input(args: argparse.Namespace) -> int:
         document = _document(gate, args)
     from aigate.document import document_data
 
-    _write(json.dumps(document_data(document), indent=2, ensure_ascii=False) + "\n", args.output)
+    text = json.dumps(document_data(document), indent=2, ensure_ascii=False) + "\n"
+    write_text(text, _single_output(args, "aigate input"))
     return EXIT_OK
 
 
