@@ -297,8 +297,8 @@ def test_recursive_yaml_alias_is_refused(tmp_path: Path) -> None:
 
 def test_small_aliases_within_budget_still_work(tmp_path: Path) -> None:
     path = tmp_path / "ok.yml"
-    path.write_text('detection:\n  labels: &l ["ai", "bot"]\n  message_markers: *l\n')
-    assert load_config(path).settings["detection"]["message_markers"] == ["ai", "bot"]
+    path.write_text('policy:\n  allowed_patterns: &l ["src/**", "docs/**"]\n  sensitive_patterns: *l\n')
+    assert load_config(path).settings["policy"]["sensitive_patterns"] == ["src/**", "docs/**"]
 
 
 @pytest.mark.parametrize("special", ["/dev/zero", "fifo", "folder"])

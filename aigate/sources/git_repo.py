@@ -590,7 +590,8 @@ def read_revision_tree(
 
 
 def _tree_entries(git: _Git, revision: str, path: str, *, recursive: bool) -> list[tuple[str, str, str, str]]:
-    """`git ls-tree` entries (mode, type, object id, path) of `path` at `revision`, from the top of the tree."""
+    """`git ls-tree` entries (mode, type, object id, path) of `path` at `revision`, from the top of the tree
+    (ls-tree matches its paths literally, as names or leading folders, never as wildcards)."""
     if not revision or revision.startswith("-"):
         raise RepositoryError(git.source, f"{revision!r} is not a revision")
     recurse = ["-r"] if recursive else []
@@ -694,8 +695,6 @@ class _Git:
                 # The commits as stored, not as `git replace` refs would show them.
                 "GIT_NO_REPLACE_OBJECTS": "1",
                 "GIT_TERMINAL_PROMPT": "0",
-                # Paths given to git (ls-tree) are literal names, never wildcard patterns.
-                "GIT_LITERAL_PATHSPECS": "1",
                 # Untranslated messages, so errors read the same everywhere.
                 "LC_ALL": "C",
             }
