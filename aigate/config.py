@@ -78,6 +78,8 @@ CODE_CHOOSING_SETTINGS: tuple[tuple[str, ...], ...] = (
     ("audit", "enabled"),
     ("audit", "path"),
     ("audit", "decision_log"),
+    ("audit", "sinks"),  # files, databases and webhooks the audit trail goes to
+    ("audit", "signing"),  # the key that signs it
     # Host folders mounted into the sandbox, variables passed into it, and network for its setup:
     # chosen by the PR, they would hand the PR's code the runner's files, secrets or a way out.
     ("sandbox", "read_only_paths"),

@@ -246,7 +246,7 @@ def test_audit_path_of_a_trusted_config_stays_in_the_repository_or_state_dir(rep
     assert "audit.path" in result.stderr and "outside" in result.stderr and not outside.exists()
     result = run_cli(*args, "--state-dir", outside.parent, cwd=repo.root)
     assert result.code == 0, result.stderr
-    assert json.loads(outside.read_text().splitlines()[0])["event"] == "aigate.decision"
+    assert json.loads(outside.read_text().splitlines()[0])["decision_id"]
 
 
 # --- the implicit config must be a regular file ----------------------------------------------------------
