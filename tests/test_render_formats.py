@@ -16,6 +16,7 @@ from aigate.models import Decision
 from aigate.render import RENDERERS
 from aigate.render.github import escape_data, escape_property
 
+EMPTY_PR = '{"files": []}'  # an input document of a PR that changes nothing
 SCHEMAS = ASSETS / "schemas"
 PRS = EXAMPLES / "prs"
 
@@ -171,8 +172,8 @@ def test_output_is_repeatable_as_format_equals_file(tmp_path: Path) -> None:
 
 
 def test_output_mistakes_are_one_line_errors(tmp_path: Path) -> None:
-    result = run_cli("evaluate", "--input", "/dev/stdin", "-o", tmp_path / "a", "-o", tmp_path / "b", stdin="{}")
+    result = run_cli("evaluate", "--input", "/dev/stdin", "-o", tmp_path / "a", "-o", tmp_path / "b", stdin=EMPTY_PR)
     assert (result.code, result.stderr.count("\n")) == (2, 1)
     assert "only one --output without FORMAT=" in result.stderr
-    result = run_cli("evaluate", "--input", "/dev/stdin", "--output", "sarif=", stdin="{}")
+    result = run_cli("evaluate", "--input", "/dev/stdin", "--output", "sarif=", stdin=EMPTY_PR)
     assert (result.code, result.stderr) == (2, "aigate: error: --output 'sarif=': no file after sarif=\n")

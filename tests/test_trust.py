@@ -19,6 +19,7 @@ from aigate import _resources
 from aigate.config import MAX_YAML_NODES, load_config
 from aigate.errors import MAX_MESSAGE_CHARS, ConfigError
 
+EMPTY_PR = '{"files": []}'  # an input document of a PR that changes nothing
 BASE_CONFIG = 'detection:\n  labels: ["ai-generated"]\npolicy:\n  blocked_patterns: ["secrets/**"]\n'
 CLAUDE = ("Claude", "noreply@anthropic.com")
 
@@ -206,7 +207,7 @@ def test_pr_config_inside_the_checkout_given_with_config_is_untrusted(repo: GitR
 
 
 def _default_revision() -> str:
-    result = run_cli("evaluate", "--input", "/dev/stdin", stdin="{}")
+    result = run_cli("evaluate", "--input", "/dev/stdin", stdin=EMPTY_PR)
     return str(json.loads(result.stdout)["policy_revision"])
 
 
@@ -221,7 +222,7 @@ def test_ci_environment_outranks_the_config_opa_url(tmp_path: Path, recorder: ht
             f"policy:\n  engine: {{backend: opa, opa_url: 'http://127.0.0.1:{decoy.server_port}', retries: 0}}\n"
         )
         env = {"AIGATE_OPA_URL": f"http://127.0.0.1:{recorder.server_port}", "AIGATE_OPA_TOKEN": "ci-token"}
-        result = run_cli("evaluate", "--config", config, "--input", "/dev/stdin", stdin="{}", env=env)
+        result = run_cli("evaluate", "--config", config, "--input", "/dev/stdin", stdin=EMPTY_PR, env=env)
         assert result.code == 2  # the recorder answers 500: an error, never an allow
         assert decoy.requests == []  # type: ignore[attr-defined]
         assert recorder.requests and all(  # type: ignore[attr-defined]
@@ -262,7 +263,7 @@ def test_implicit_config_that_is_not_a_regular_file_is_an_error(tmp_path: Path, 
         target.mkdir()
     else:
         os.mkfifo(target)
-    result = run_cli("evaluate", "--input", "/dev/stdin", stdin="{}", cwd=tmp_path)
+    result = run_cli("evaluate", "--input", "/dev/stdin", stdin=EMPTY_PR, cwd=tmp_path)
     assert result.code == 2
     expected = {"symlink": "is a symbolic link", "folder": "is a directory", "fifo": "is a FIFO"}[kind]
     assert result.stderr.startswith(f"aigate: error: {target}: {expected}")
@@ -311,7 +312,7 @@ def test_config_that_is_not_a_regular_file_is_refused_without_reading(tmp_path: 
     else:
         path = Path(special)
     started = time.monotonic()
-    result = run_cli("evaluate", "--config", path, "--input", "/dev/stdin", stdin="{}")
+    result = run_cli("evaluate", "--config", path, "--input", "/dev/stdin", stdin=EMPTY_PR)
     assert result.code == 2
     assert "not a regular file" in result.stderr and result.stderr.count("\n") == 1
     assert time.monotonic() - started < 30
@@ -327,7 +328,7 @@ def test_oversize_config_is_refused_with_a_bounded_read(tmp_path: Path) -> None:
 def test_every_error_line_is_capped(tmp_path: Path) -> None:
     path = tmp_path / "long.yml"
     path.write_text("detection:\n  labels: " + "x" * 5000 + "\n")
-    result = run_cli("evaluate", "--config", path, "--input", "/dev/stdin", stdin="{}")
+    result = run_cli("evaluate", "--config", path, "--input", "/dev/stdin", stdin=EMPTY_PR)
     assert result.code == 2
     assert result.stderr.count("\n") == 1 and len(result.stderr) <= MAX_MESSAGE_CHARS + len("aigate: error: \n")
 
