@@ -707,27 +707,33 @@ class _Git:
         into an uncounted binary file.
 
         A tree-to-tree diff reads attributes from the work tree (git 2.39 has no --attr-source): the
-        returned git runs in a scratch work tree holding only the base's .gitattributes files,
-        checked out through a scratch index, with `core.attributesFile` emptied."""
+        returned git runs in a scratch work tree holding only the base's .gitattributes files (read
+        from the base tree: one listing, then each file's blob), with `core.attributesFile` emptied."""
         git_dir = _decode(self.run(["rev-parse", "--absolute-git-dir"], limit=MAX_INPUT_BYTES)).strip()
         work_tree = scratch / "work-tree"
         work_tree.mkdir()
+        listing = _decode(self.run(["ls-tree", "-r", "-z", "--full-tree", base_id], limit=MAX_DIFF_BYTES))
+        for record in listing.split("\0"):
+            info, _, name = record.partition("\t")
+            fields = info.split()
+            parts = name.split("/")
+            if parts[-1] == ".gitattributes" and fields[1:2] == ["blob"]:
+                if any(part in ("", ".", "..") for part in parts):
+                    continue  # a tree git itself would refuse to check out: never written outside scratch
+                target = work_tree / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(self.run(["cat-file", "blob", fields[2]], limit=MAX_INPUT_BYTES))
         isolated = _Git(work_tree)
         isolated.source = self.source
         isolated.environment = {
             **self.environment,
             "GIT_DIR": git_dir,
             "GIT_WORK_TREE": str(work_tree),
-            "GIT_INDEX_FILE": str(scratch / "index"),
+            "GIT_INDEX_FILE": str(scratch / "index"),  # none: the user's index is not read
             "GIT_CONFIG_COUNT": "1",
             "GIT_CONFIG_KEY_0": "core.attributesFile",
             "GIT_CONFIG_VALUE_0": os.devnull,
         }
-        isolated.run(["read-tree", "--end-of-options", base_id], limit=MAX_INPUT_BYTES)
-        listed = isolated.run(["ls-files", "-z", "--", ":(glob)**/.gitattributes"], limit=MAX_INPUT_BYTES)
-        names = [name for name in _decode(listed).split("\0") if name]
-        for start in range(0, len(names), 500):  # bounded command lines
-            isolated.run(["checkout-index", "--", *names[start : start + 500]], limit=MAX_INPUT_BYTES)
         return isolated
 
     def run(self, arguments: list[str], *, limit: int) -> bytes:
