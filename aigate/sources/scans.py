@@ -157,6 +157,9 @@ def read_scan(text: str, *, source: str, format: str = "auto") -> ScanResult:
         if chosen is None and e.msg == "Extra data" and stripped.startswith("{"):
             # Several JSON documents, one a line: JSON lines (trufflehog).
             return load_scan(_json_lines(stripped, source), source=source, format=format)
+        if e.msg == "Extra data" and stripped.startswith("["):
+            # Lists one after another: `gh api --paginate` prints one list per page.
+            return load_scan(_concatenated_lists(stripped, source), source=source, format=format)
         raise ScanError(source, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from e
     if chosen is None and data == []:
         raise ScanError(source, "empty list: its format cannot be told; name it with --scan TOOL=FILE")
@@ -177,6 +180,23 @@ def load_scans(specs: Iterable[str | Path | ScanSpec | tuple[str, str | Path]]) 
 
 def findings_and_dependencies(result: ScanResult) -> tuple[tuple[Finding, ...], tuple[Dependency, ...]]:
     return result.findings, result.dependencies
+
+
+def _concatenated_lists(text: str, source: str) -> list[Any]:
+    decoder = json.JSONDecoder()
+    items: list[Any] = []
+    position = 0
+    while position < len(text):
+        try:
+            page, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as e:
+            raise ScanError(source, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from e
+        if not isinstance(page, list):
+            raise ScanError(source, "expected one JSON list after another (gh api --paginate)")
+        items.extend(page)
+        while position < len(text) and text[position].isspace():
+            position += 1
+    return items
 
 
 def _json_lines(text: str, source: str) -> list[Any]:

@@ -135,6 +135,16 @@ def test_empty_valid_report_named_is_zero_findings(tmp_path: Path, tool: str, co
     assert result.findings == () and result.categories == ("secret",)
 
 
+def test_paginated_github_alerts_read_as_one_list(tmp_path: Path) -> None:
+    alerts = json.loads((SCANS / "github-secret-scanning.json").read_text())
+    paged = tmp_path / "alerts.json"
+    paged.write_text(json.dumps(alerts[:2]) + json.dumps(alerts[2:]) + "\n")  # as `gh api --paginate` prints
+    assert load_scan_file(paged) == load_scan_file(SCANS / "github-secret-scanning.json")
+    paged.write_text(json.dumps(alerts[:2]) + "[{")
+    with pytest.raises(ScanError, match=r"alerts\.json: invalid JSON"):
+        load_scan_file(paged)
+
+
 def test_scan_spec_names_the_format_or_is_a_path(tmp_path: Path) -> None:
     assert parse_scan_spec("gitleaks=leaks.json").format == "gitleaks"
     assert parse_scan_spec("leaks.json").format == "auto"
