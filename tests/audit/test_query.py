@@ -107,3 +107,34 @@ def test_record_needs_audit_enabled(tmp_path: Path) -> None:
     result = run_cli("audit", "record", "--config", config, "--correlation-id", "x#1", "--type", "merge",
                      "--actor", "bob")
     assert result.code == 2 and "audit.enabled is false" in result.stderr
+
+
+def test_evaluate_with_generation_prompt_and_correlation_id(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"sinks": [{"type": "jsonl", "path": "audit.jsonl"}]})
+    generation = tmp_path / "generation.json"
+    generation.write_text(json.dumps({"agent": "Devin", "model": "devin-2", "tools": ["shell"],
+                                      "session_links": ["https://app.devin.ai/sessions/7"]}))
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("make the payments client retry")
+    pr = tmp_path / "pr.json"
+    pr.write_text(json.dumps({"number": 5, "head_branch": "devin/1-retry", "labels": ["ai-generated"]}))
+    result = run_cli("evaluate", "--config", config, "--pr", pr, "--generation", generation, "--prompt-file", prompt,
+                     "--correlation-id", "JIRA-123")
+    assert result.code == 0, result.stderr
+    events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert {e["correlation_id"] for e in events} == {"JIRA-123"}
+    generation_event = events[0]["payload"]
+    assert (generation_event["agent"], generation_event["model"], generation_event["tools"]) == (
+        "Devin", "devin-2", ["shell"])
+    assert generation_event["prompt_sha256"].startswith("sha256:") and generation_event["prompt"] is None
+    assert "make the payments client retry" not in (tmp_path / "audit.jsonl").read_text()
+
+
+def test_a_sink_that_cannot_record_fails_the_evaluation_closed(tmp_path: Path) -> None:
+    (tmp_path / "not-a-folder").write_text("")
+    config = write_config(tmp_path, {"sinks": [{"type": "sqlite", "path": "not-a-folder/audit.db"}]})
+    document = write_document(tmp_path / "input.json", claude_pr())
+    result = run_cli("evaluate", "--config", config, "--input", document)
+    assert result.code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("aigate: error: audit sqlite") and len(result.stderr.splitlines()) == 1

@@ -46,6 +46,8 @@ def connect(path: Path, *, create: bool = True, durable: bool = False) -> sqlite
         return connection
     except sqlite3.Error as e:
         raise AuditError(f"audit sqlite {path}: {e}") from e
+    except OSError as e:
+        raise AuditError(f"audit sqlite {path}: cannot create: {e.strerror or e}") from e
 
 
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:

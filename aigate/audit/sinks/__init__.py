@@ -1,0 +1,1 @@
+"""Audit sinks, one module per kind behind `interface.AuditSink` (and `interface.AuditStore` for those read back)."""
