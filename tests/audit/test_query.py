@@ -118,8 +118,10 @@ def test_evaluate_with_generation_prompt_and_correlation_id(tmp_path: Path) -> N
     prompt.write_text("make the payments client retry")
     pr = tmp_path / "pr.json"
     pr.write_text(json.dumps({"number": 5, "head_branch": "devin/1-retry", "labels": ["ai-generated"]}))
-    result = run_cli("evaluate", "--config", config, "--pr", pr, "--generation", generation, "--prompt-file", prompt,
-                     "--correlation-id", "JIRA-123")
+    diff = tmp_path / "pr.diff"
+    diff.write_text("")
+    result = run_cli("evaluate", "--config", config, "--pr", pr, "--diff", diff, "--generation", generation,
+                     "--prompt-file", prompt, "--correlation-id", "JIRA-123")
     assert result.code == 0, result.stderr
     events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert {e["correlation_id"] for e in events} == {"JIRA-123"}
