@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -13,6 +14,7 @@ from typing import NoReturn
 
 from aigate._cli_audit import add_audit_commands
 from aigate._cli_bundle import add_bundle_commands
+from aigate._cli_hosts import add_host_commands, github_run_requested
 from aigate._cli_sandbox import add_sandbox_commands
 from aigate._cli_test import add_test_commands
 from aigate._outputs import parse_outputs, write_decision, write_text
@@ -101,6 +103,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_test_commands(commands)
     add_bundle_commands(commands)
     add_sandbox_commands(commands)
+    add_host_commands(commands)
     add_audit_commands(commands)
     return parser
 
@@ -208,7 +211,10 @@ def _sources_named(args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if github_run_requested(arguments, os.environ):
+        arguments = ["github"]  # inside a GitHub Actions PR run, plain `aigate` is `aigate github`
+    args = parser.parse_args(arguments)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminated)

@@ -38,7 +38,9 @@ __all__ = [
     "read_repository",
     "read_revision_file",
     "read_revision_tree",
+    "git_path",
     "repository_root",
+    "revision_exists",
 ]
 
 MAX_DIFF_BYTES = 200 << 20
@@ -537,6 +539,25 @@ def _patch_path(name: bytes, source: str) -> str:
     if not text.startswith("b/"):
         raise RepositoryError(source, f"git diff printed an unexpected path {name[:60]!r}")
     return text[2:]
+
+
+def revision_exists(repo: Path, revision: str) -> bool:
+    """Whether `revision` names a commit in `repo`."""
+    if not revision or revision.startswith("-"):
+        return False
+    arguments = ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"]
+    try:
+        _Git(repo).run(arguments, limit=MAX_INPUT_BYTES)
+    except RepositoryError:
+        return False
+    return True
+
+
+def git_path(repo: Path, name: str) -> Path:
+    """Where git keeps `name` (e.g. `hooks/pre-push`) for the repository at `repo`."""
+    output = _Git(repo).run(["rev-parse", "--git-path", name], limit=MAX_INPUT_BYTES)
+    path = Path(_decode(output).strip())
+    return path if path.is_absolute() else repo / path
 
 
 def repository_root(path: Path) -> Path | None:
