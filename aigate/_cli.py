@@ -173,7 +173,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         prompt = read_text(args.prompt_file, InputError)
     with Gate(_gate_config(args), engine=args.engine, opa_url=_opa_urls(args)) as gate:
-        decision = gate.evaluate(_document(gate, args), correlation_id=args.correlation_id, prompt=prompt)
+        document = _document(gate, args)
+        if args.input is None:
+            from aigate.document import require_diff_source
+
+            require_diff_source(args.diff, args.repo)
+        decision = gate.evaluate(document, correlation_id=args.correlation_id, prompt=prompt)
     write_decision(decision, targets)
     return EXIT_BLOCKED if decision.blocked else EXIT_OK
 

@@ -26,7 +26,7 @@ from aigate.sources.scans import ScanSpec, load_scan_file, parse_scan_spec
 
 __all__ = [
     "build_input_document", "canonical_json", "document_data", "host_head_branch", "input_digest",
-    "load_input_document",
+    "load_input_document", "require_diff_source",
 ]
 
 PrSource = PullRequest | Mapping[str, Any] | Path
@@ -114,12 +114,6 @@ def build_input_document(
         options=options,
         versions=versions,
     )
-    if diff is None and repo is None:
-        # Fail closed: without a diff nothing can be checked, and "no files" would read as an empty PR.
-        # Checked after the other sources, so a broken one is reported first.
-        raise DiffError(
-            "diff", "no diff source: give a diff (--diff FILE) or a repository (--repo with --base and --head)"
-        )
     return InputDocument(
         pr=pull_request,
         commits=commit_list,
@@ -186,6 +180,16 @@ def _first_problem(error: ValidationError) -> str:
     if not location:
         return "the document must be a JSON object" if first["type"] == "model_type" else first["msg"]
     return f"{location}: {first['msg']}"
+
+
+def require_diff_source(diff: object, repo: object) -> None:
+    """Fail closed: a decision without a diff would check nothing, and "no files" would read as an empty
+    PR that is allowed. `Gate.evaluate` and `aigate evaluate` call this after reading the other sources,
+    so a broken one is reported first; building a document alone (`aigate input`) may leave the diff out."""
+    if diff is None and repo is None:
+        raise DiffError(
+            "diff", "no diff source: give a diff (--diff FILE) or a repository (--repo with --base and --head)"
+        )
 
 
 # CI checks out a detached HEAD; the host names the PR's branch in its own variables.

@@ -23,6 +23,7 @@ from aigate.document import (
     document_data,
     input_digest,
     load_input_document,
+    require_diff_source,
 )
 from aigate.engines.connection import OpaConnection, parse_urls
 from aigate.engines.interface import DECISION_PATH, Engine, PolicySet, load_policy_set
@@ -131,6 +132,7 @@ class Gate:
         started = time.perf_counter()
         if document is None:
             document = self.input_document(**sources)
+            require_diff_source(sources.get("diff"), sources.get("repo"))
         elif sources:
             raise TypeError("give either an input document or its sources, not both")
         elif not isinstance(document, InputDocument):

@@ -13,7 +13,16 @@ from typing import Any, BinaryIO
 
 from aigate.errors import InputError
 
-__all__ = ["MAX_INPUT_BYTES", "first_validation_problem", "no_gc_pauses", "parse_json", "read_json", "read_text"]
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "DuplicateKeyError",
+    "first_validation_problem",
+    "loads_unique",
+    "no_gc_pauses",
+    "parse_json",
+    "read_json",
+    "read_text",
+]
 
 # Generous for a PR (a 1,000,000-line diff is ~60 MiB); anything larger is refused, not truncated.
 MAX_INPUT_BYTES = 256 << 20
@@ -85,6 +94,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKeyError(key)
         result[key] = value
     return result
+
+
+def loads_unique(text: str) -> Any:
+    """json.loads refusing duplicate keys (DuplicateKeyError); every other behaviour is json's."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
+DuplicateKeyError = _DuplicateKeyError
 
 
 def parse_json(text: str, source: str, error: type[InputError]) -> Any:

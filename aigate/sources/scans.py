@@ -33,7 +33,7 @@ from aigate.sources import (
     scan_trivy,
     scan_trufflehog,
 )
-from aigate.sources._io import read_text
+from aigate.sources._io import DuplicateKeyError, loads_unique, read_text
 from aigate.sources._scan_common import ScanResult
 
 __all__ = ["SCAN_FORMATS", "ScanFormat", "ScanSpec", "load_scan", "load_scan_file", "parse_scan_spec", "read_scan"]
@@ -152,7 +152,11 @@ def read_scan(text: str, *, source: str, format: str = "auto") -> ScanResult:
     if syntax == "jsonl":
         return load_scan(_json_lines(stripped, source), source=source, format=format)
     try:
-        data = json.loads(stripped)
+        data = loads_unique(stripped)
+    except DuplicateKeyError as e:
+        raise ScanError(source, f"duplicate key {e.key!r} in a JSON object") from None
+    except RecursionError:
+        raise ScanError(source, "JSON nested too deeply") from None
     except json.JSONDecodeError as e:
         if chosen is None and e.msg == "Extra data" and stripped.startswith("{"):
             # Several JSON documents, one a line: JSON lines (trufflehog).
@@ -205,7 +209,11 @@ def _json_lines(text: str, source: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(loads_unique(line))
+        except DuplicateKeyError as e:
+            raise ScanError(source, f"duplicate key {e.key!r} in a JSON object on line {number}") from None
+        except RecursionError:
+            raise ScanError(source, f"JSON nested too deeply on line {number}") from None
         except json.JSONDecodeError as e:
             raise ScanError(source, f"invalid JSON on line {number}, column {e.colno}: {e.msg}") from e
     return records
