@@ -68,13 +68,14 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _base_config(repo: Path, base: str, checkout: Path, roots: tuple[Path, ...]) -> GateConfig:
-    from aigate.sources.git_repo import read_revision_file, read_revision_tree
+    from aigate.sources.git_repo import missing_history_hint, read_revision_file, read_revision_tree
 
     source = f"{base}:{CONFIG_FILE_NAME}"
     try:
         raw = read_revision_file(repo, base, CONFIG_FILE_NAME, limit=_MAX_CONFIG_BYTES + 1)
     except RepositoryError as e:
-        raise ConfigError(f"{e.source}: {e.problem}") from e
+        hint = missing_history_hint(repo, e.problem, base)
+        raise ConfigError(f"{e.source}: {e.problem}" + (f"; {hint}" if hint else "")) from e
     if raw is None:
         return load_config(None, write_roots=roots)
     config = parse_config_text(raw, source=source, base_dir=checkout, config_source="base", write_roots=roots)

@@ -170,16 +170,19 @@ def read_repository(
     try:
         return _read_repository(repo, base, head, max_diff_bytes=max_diff_bytes)
     except RepositoryError as e:
-        hint = _missing_history_hint(repo, e.problem, base)
+        hint = missing_history_hint(repo, e.problem, base)
         if not hint:
             raise
         raise RepositoryError(e.source, f"{e.problem}; {hint}") from e
 
 
-def _missing_history_hint(repo: Path, problem: str, base: str) -> str:
-    if not any(text in problem for text in ("bad revision", "unknown revision", "no merge base", "bad object")):
+def missing_history_hint(repo: Path, problem: str, base: str) -> str:
+    """What to do when a revision or the merge base is missing (CI checkouts are shallow by default);
+    "" when `problem` is about something else."""
+    triggers = ("bad revision", "unknown revision", "no merge base", "bad object", "Not a valid object name")
+    if not any(text in problem for text in triggers):
         return ""
-    named = re.search(r"'([^']+)'", problem)
+    named = re.search(r"'([^']+)'", problem) or re.search(r"Not a valid object name (\S+)", problem)
     missing = (named.group(1) if named else base).removeprefix("origin/")
     try:
         shallow = _Git(repo).run(["rev-parse", "--is-shallow-repository"], limit=64).strip() == b"true"
