@@ -316,7 +316,11 @@ def _run(work: Path, sizes: list[int], runs: int, batch_prs: int, args: argparse
     opa, opa_missing = load_opa(gate)
     empty = work / "empty-pr.json"
     empty.write_text(json.dumps({"labels": ["ai-generated"]}), encoding="utf-8")
-    for warm_up in (["--help"], ["evaluate", "--config", str(config), "--pr", str(empty)]):
+    # A diff source is required (fail closed): the empty PR's is an empty diff.
+    empty_diff = work / "empty-pr.diff"
+    empty_diff.write_text("", encoding="utf-8")
+    evaluate_empty = ["evaluate", "--config", str(config), "--pr", str(empty), "--diff", str(empty_diff)]
+    for warm_up in (["--help"], evaluate_empty):
         run_cli(warm_up, cwd=work)  # caches the bytecode
     problems: list[str] = []
     repository_files = 1_000 if args.smoke else 10_000
@@ -351,7 +355,7 @@ def _run(work: Path, sizes: list[int], runs: int, batch_prs: int, args: argparse
     baseline_rss = 0
     for label, cli_args, ok in (
         ("`aigate --help`", ["--help"], 0),
-        ("`aigate evaluate` of an empty PR", ["evaluate", "--config", str(config), "--pr", str(empty)], 0),
+        ("`aigate evaluate` of an empty PR", evaluate_empty, 0),
     ):
         times = []
         for _ in range(max(runs, 5)):
