@@ -84,11 +84,13 @@ def _work(entry: Path, renderer: Renderer) -> tuple[str, str | None, str | None,
     name = entry.name
     try:
         decision = _evaluate_entry(_worker_gate, entry)
-    except AigateError as e:
+        decision_json = decision.model_dump_json()
+    except Exception as e:  # fail closed, and name the entry: RecursionError, MemoryError, serialisation…
+        problem = str(e) if isinstance(e, AigateError) else f"{entry}: internal error: {type(e).__name__}: {e}"
+        problem = " ".join(problem.split())[:1000]
         if renderer.name == "json":
-            return name, None, str(e), json.dumps({"name": name, "error": str(e)}) + "\n"
-        return name, None, str(e), f"## {name}\n\n**error:** {e}\n"
-    decision_json = decision.model_dump_json()
+            return name, None, problem, json.dumps({"name": name, "error": problem}) + "\n"
+        return name, None, problem, f"## {name}\n\n**error:** {problem}\n"
     if renderer.name == "json":
         return name, decision_json, None, json.dumps({"name": name, "decision": json.loads(decision_json)}) + "\n"
     return name, decision_json, None, f"## {name}\n\n" + renderer.render(decision)

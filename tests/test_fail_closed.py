@@ -94,6 +94,15 @@ def test_internal_error_line_names_the_sources(tmp_path: Path) -> None:
     assert_error(run_cli("evaluate", "--pr", pr, "--diff", diff), f"internal error: --pr {pr} --diff {diff}: ")
 
 
+def test_batch_internal_error_names_the_entry(tmp_path: Path) -> None:
+    """A lone surrogate fails only when the document is serialised: the line names the PR folder."""
+    entry = tmp_path / "batch" / "pr1"
+    write(entry / "pr.json", '{"title": "x\\ud800y", "labels": ["ai-generated"]}')
+    write(entry / "pr.diff", "")
+    result = run_cli("evaluate", "--batch", tmp_path / "batch", "--workers", "1")
+    assert_error(result, f"{entry}: internal error: ")
+
+
 def test_ai_pr_that_changes_nothing_is_reviewed_never_auto_merged(tmp_path: Path) -> None:
     pr = write(tmp_path / "pr.json", json.dumps(AI_PR))
     diff = write(tmp_path / "pr.diff", "")
