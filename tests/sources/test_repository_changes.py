@@ -13,7 +13,7 @@ import pytest
 from test_diff import CASES, Built, Repository
 
 from aigate.sources.diff import parse_diff
-from aigate.sources.git_repo import _DIFF_OPTIONS, read_repository
+from aigate.sources.git_repo import _DIFF_OPTIONS, _Git, _with_blob_details, read_repository
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,10 @@ def _patch(repository: Built) -> str:
 def test_files_are_what_parse_diff_reads_from_the_patch(built: Callable[[str], Built], case: str) -> None:
     repository = built(case)
     snapshot = read_repository(repository.repository.root, repository.base, repository.head)
-    assert snapshot.files == parse_diff(_patch(repository))
+    # What neither reading has in a plain patch, a binary's size and a symlink's target (its content),
+    # --repo reads from the head commit: the patch's reading gets the same from there.
+    git = _Git(repository.repository.root)
+    assert snapshot.files == _with_blob_details(git, snapshot.head_id, parse_diff(_patch(repository)))
     assert snapshot.patch() == _patch(repository)
     assert len(snapshot.blob_ids) == len(snapshot.files)
 
