@@ -20,11 +20,17 @@ violations contains data.aigate.lib.violation("paths", "gate_config_changed", "h
 	_gate.enabled
 	some path in gate_files
 	patterns := data.aigate.lib.patterns_matching(_gate.files, path)
-	message := sprintf("%s changes the gate itself (matches %s); it must be reviewed against the base revision's config", [path, concat(", ", patterns)])
+	message := sprintf(
+		"%s changes the gate itself (matches %s); it must be reviewed against the base revision's config",
+		[path, concat(", ", patterns)],
+	)
 }
 
 violations contains data.aigate.lib.violation("paths", "untrusted_setting", "high", message, null) if {
 	applies
 	some ignored in _gate.ignored_settings
-	message := sprintf("%s was set by a config from the tree being judged and was ignored; only the base revision's config or a --config outside the checkout may set it", [ignored.setting])
+	message := sprintf(
+		"%s was set by a config from the tree being judged and was ignored; %s",
+		[ignored.setting, "only the base revision's config or a --config outside the checkout may set it"],
+	)
 }
