@@ -347,7 +347,7 @@ def test_prefetch_that_failed_leaves_the_error_to_read_repository(repo: Repo) ->
 
 
 def test_cli_reads_the_repository_as_the_library_does(repo: Repo) -> None:
-    from aigate.document import build_input_document
+    from aigate.document import build_input_document, document_data
 
     result = subprocess.run(
         [sys.executable, "-m", "aigate", "input", "--repo", str(repo.path), "--base", "main", "--head=claude/fix-auth"],
@@ -355,4 +355,4 @@ def test_cli_reads_the_repository_as_the_library_does(repo: Repo) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     document = build_input_document(repo=repo.path, base="main", head="claude/fix-auth")
-    assert json.loads(result.stdout) == document.model_dump(mode="json")
+    assert json.loads(result.stdout) == document_data(document)  # `aigate input` prints document_data
