@@ -43,7 +43,8 @@ def add_test_commands(subparsers: Any) -> None:
     test.add_argument("--format", choices=["text", "json", "junit"], default="text")
     test.add_argument("--output", "-o", type=Path, help="write the report here instead of standard output")
     test.add_argument(
-        "--builtins", action="store_true", help="load the built-in policies too (to test custom rules with them)"
+        "--builtins", action="store_true",
+        help="load the built-in policies (not their tests) too, to test custom rules with them",
     )
     test.set_defaults(handler=_test, legacy=False)
 
@@ -141,8 +142,6 @@ def _test(args: argparse.Namespace) -> int:
         fixture_paths = []
     elif args.paths:
         rego_paths, fixture_paths = _split_paths(args.paths)
-        if args.builtins:
-            rego_paths.insert(0, _resources.policies_dir())
     else:
         rego_paths = [config.policy_dir or _resources.policies_dir()]
         custom = config.settings["policy"].get("custom_dir")
@@ -157,7 +156,10 @@ def _test(args: argparse.Namespace) -> int:
         except re.error as e:
             raise AigateError(f"--run {args.run!r}: not a regular expression: {e}") from e
 
-    modules = load_rego_modules(rego_paths)
+    modules = load_rego_modules(rego_paths) if rego_paths else []
+    if args.builtins:  # the built-in policies the custom rules build on, without their tests
+        builtins = load_rego_modules([_resources.policies_dir()])
+        modules = [m for m in builtins if not m.path.endswith("_test.rego")] + modules
     report_coverage = args.coverage or args.threshold is not None
     run = run_rego_tests(modules, {"aigate": {"config": config.data}}, select=select, coverage=report_coverage)
     # Builtins outside what every engine shares would make results differ between engines.

@@ -63,7 +63,7 @@ def decision_problem(raw: Mapping[str, Any]) -> str | None:
     if detection["is_ai"] is not (len(signals) > 0):
         return f"detection.is_ai is {_json(detection['is_ai'])} with {len(signals)} matching signals"
     for violation in violations:
-        if violation["blocking"] is not (violation["mode"] == "block"):
+        if violation["blocking"] is not (violation["mode"] == "block" and violation.get("waived") is not True):
             return (
                 f"violation {violation['rule']!r} is in {violation['mode']} mode "
                 f"but blocking is {_json(violation['blocking'])}"
@@ -73,8 +73,12 @@ def decision_problem(raw: Mapping[str, Any]) -> str | None:
     return None
 
 
+# Fields only some items carry (custom rules' items, waived violations): optional in the document.
+_OPTIONAL_FIELDS = frozenset({"source", "waived", "waiver"})
+
+
 def _fields(model: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(model.model_fields)
+    return tuple(name for name in model.model_fields if name not in _OPTIONAL_FIELDS)
 
 
 def _missing(value: Any, fields: tuple[str, ...], prefix: str) -> str | None:

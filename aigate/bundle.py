@@ -33,9 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-from aigate import _resources
 from aigate.config import GateConfig
-from aigate.engines.interface import PolicySet, load_policy_set
+from aigate.engines.interface import PolicySet
 from aigate.errors import AigateError, PolicyError
 
 __all__ = [
@@ -148,7 +147,9 @@ def build_bundle(
     The archive is reproducible: the same inputs give the same bytes.
     """
     if policies is None:
-        policies = load_policy_set(config.policy_dir or _resources.policies_dir())
+        from aigate.custom_policies import gate_policy_set  # custom_dir next to the built-in policies
+
+        policies = gate_policy_set(config)
     modules = [(name, source) for name, source in policies.modules if not name.endswith("_test.rego")]
     if not modules:
         raise PolicyError(f"{policies.root}: no policy modules to bundle (only _test.rego files)")

@@ -7,6 +7,7 @@ turned into the regular expressions both engines run identically, tiers sorted, 
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import json
 import os
@@ -151,6 +152,11 @@ class GateConfig:
     def digest(self) -> str:
         canonical = json.dumps(self.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    @property
+    def custom_dir(self) -> Path | None:
+        configured = self.settings["policy"]["custom_dir"]
+        return None if configured is None else (self.base_dir / configured).resolve()
 
     @property
     def policy_dir(self) -> Path | None:
@@ -335,6 +341,7 @@ def config_from_mapping(
     policies: PolicySet | None = None,
 ) -> GateConfig:
     """Validate a user's configuration mapping, fill in defaults and compile it."""
+    user = _dates_as_text(user)
     _validate(user, source, _root)
     defaults = _defaults()
     settings = _merge_detection(defaults, user)
@@ -347,6 +354,7 @@ def config_from_mapping(
     explicit_floors = frozenset((user.get("review") or {}).get("minimum_tier") or {})
     data = _compile(settings, source, _root, explicit_floors)
     data["gate"]["ignored_settings"] = [{"setting": i.setting, "value": i.value} for i in ignored]
+    data.update(_compile_authoring(settings, data, source, _root, base_dir or Path.cwd(), explicit_floors))
     config = GateConfig(
         settings=settings, data=data, source=source, base_dir=base_dir or Path.cwd(), config_source=config_source,
         trusted=trusted, ignored_settings=ignored, policies=policies, write_roots=write_roots,
@@ -375,6 +383,94 @@ def _reset_code_choosing(settings: dict[str, Any], defaults: Mapping[str, Any]) 
             ignored.append(IgnoredSetting(".".join(key), value))
             _lookup(settings, key[:-1])[key[-1]] = copy.deepcopy(default)
     return tuple(ignored)
+
+
+def _dates_as_text(user: Mapping[str, Any]) -> Mapping[str, Any]:
+    """YAML reads `expires: 2027-03-31` as a date; exceptions compare days as YYYY-MM-DD text."""
+    exceptions = user.get("exceptions")
+    if not isinstance(exceptions, list):
+        return user
+    converted = [
+        {**entry, "expires": entry["expires"].isoformat()}
+        if isinstance(entry, dict) and isinstance(entry.get("expires"), datetime.date)
+        else entry
+        for entry in exceptions
+    ]
+    return {**user, "exceptions": converted}
+
+
+# Settings an override may not change: where policies come from and how detection works are the
+# same for every agent (the agent is named by detection).
+_NOT_OVERRIDABLE = ("policy_dir", "custom_dir", "custom_schema", "custom_can_weaken", "engine", "apply_to_human")
+
+
+def _compile_authoring(
+    settings: dict[str, Any],
+    data: dict[str, Any],
+    source: str,
+    root: yaml.Node | None,
+    base_dir: Path,
+    explicit_floors: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Custom settings, exceptions, the agent table and the per-agent configurations."""
+    compiler = _Compiler(source, root)
+    policy = settings["policy"]
+    if policy["custom_schema"] is not None:
+        _validate_custom(settings["custom"], base_dir / policy["custom_schema"], source, root)
+    exceptions = []
+    for index, entry in enumerate(settings["exceptions"]):
+        paths = entry.get("paths")
+        exceptions.append({
+            "id": index,
+            "rule": entry["rule"],
+            "paths": None if paths is None else compiler.path_matcher(["exceptions", index, "paths"], paths),
+            "agents": list(entry.get("agents") or []),
+            "reason": entry["reason"],
+            "owner": entry["owner"],
+            "expires": entry["expires"],
+        })
+    agents = [
+        {"name": name, "patterns": compiler.text_patterns(["agents", name], patterns)}
+        for name, patterns in settings["agents"].items()
+    ]
+    shared = {
+        "custom": copy.deepcopy(settings["custom"]),
+        "custom_can_weaken": policy["custom_can_weaken"],
+        "exceptions": exceptions,
+        "agents": agents,
+    }
+    overrides = {}
+    for name, override in settings["overrides"].items():
+        for key in _NOT_OVERRIDABLE:
+            if key in (override.get("policy") or {}):
+                where = ["overrides", name, "policy", key]
+                raise ConfigError(f"{source}: {_where(root, where)}{_dotted(where)}: cannot be set per agent")
+        merged = _merge(settings, override)
+        for tier in merged["review"]["risk_tiers"].values():
+            for key, value in _TIER_DEFAULTS.items():
+                tier.setdefault(key, value)
+        _validate(merged, source, None)
+        floors = explicit_floors | frozenset((override.get("review") or {}).get("minimum_tier") or {})
+        overrides[name] = {**data, **_compile(merged, source, root, floors), **shared, "overrides": {}}
+    return {**shared, "overrides": overrides}
+
+
+def _validate_custom(custom: Any, schema_path: Path, source: str, root: yaml.Node | None) -> None:
+    import jsonschema
+
+    try:
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ConfigError(f"{source}: policy.custom_schema: {schema_path}: cannot read a JSON Schema: {e}") from e
+    try:
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+        error = jsonschema.exceptions.best_match(validator_class(schema).iter_errors(custom))
+    except jsonschema.exceptions.SchemaError as e:
+        raise ConfigError(f"{source}: policy.custom_schema: {schema_path}: not a valid schema: {e.message}") from e
+    if error is not None:
+        where: list[str | int] = ["custom", *error.absolute_path]
+        raise ConfigError(f"{source}: {_where(root, where)}{_dotted(where)}: {error.message} ({schema_path.name})")
 
 
 def _check_redact_pointers(settings: Mapping[str, Any], source: str, root: yaml.Node | None) -> None:
@@ -631,6 +727,8 @@ def _compile(
     section_mode = {"paths": policy["mode"], "scope": policy["mode"], "tests": policy["mode"],
                     "scanning": scanning["mode"], "sandbox": settings["sandbox"]["mode"], "risk": review["mode"]}
     modes = {layer: policy["modes"].get(layer, section_mode[layer]) for layer in LAYERS}
+    # Custom layers named in policy.modes keep their mode; unnamed ones take policy.mode (default_mode).
+    modes.update({layer: mode for layer, mode in policy["modes"].items() if layer not in modes})
 
     blocked = policy["blocked_patterns"]
     sensitive = policy["sensitive_patterns"] + [p for p in blocked if p not in policy["sensitive_patterns"]]
@@ -654,6 +752,7 @@ def _compile(
         },
         "apply_to_human": policy["apply_to_human"],
         "modes": modes,
+        "default_mode": policy["mode"],
         "paths": {
             "allow_all": not policy["allowed_patterns"],
             "allowed": compiler.path_matcher(["policy", "allowed_patterns"], policy["allowed_patterns"]),

@@ -17,6 +17,14 @@ A fixture is one YAML or JSON file:
       approvals: 1
       violations: [{rule: blocked_path, path: .env}]   # exactly these (rule, and path when given)
       signals: [co_author, {kind: label, value: ai-generated}]
+      agent: copilot                             # the agent named, and the override applied
+      override: copilot
+      waived: [{rule: blocked_path, path: .env.example}]   # exactly the waived violations
+      expired_exceptions: [1]                    # indexes in the config's `exceptions`
+      unused_exceptions: []
+      required_reviewers: ["@acme/dba"]
+      refused: []                                # what custom rules tried and were refused
+    evaluated_on: 2026-12-03                     # the day exceptions expire against (default: today)
 
 Every source goes through the same normalisers as `aigate evaluate`, and the decision comes from
 the same Gate, so a fixture tests the whole pipeline, not the policies alone.
@@ -46,9 +54,12 @@ __all__ = [
     "run_fixture_files",
 ]
 
-_KEYS = frozenset({"name", "description", "config", "pr", "commits", "diff", "scans", "expect"})
+_KEYS = frozenset({"name", "description", "config", "pr", "commits", "diff", "scans", "evaluated_on", "expect"})
 _EXPECT_KEYS = frozenset(
-    {"outcome", "is_ai", "tier", "score", "approvals", "require_security_team", "violations", "signals", "agent"}
+    {
+        "outcome", "is_ai", "tier", "score", "approvals", "require_security_team", "violations", "signals", "agent",
+        "override", "waived", "expired_exceptions", "unused_exceptions", "required_reviewers", "refused",
+    }
 )
 _MAX_FIXTURE_BYTES = 64 << 20
 
@@ -251,6 +262,9 @@ def run_fixture(path: Path, gates: _GateCache | None = None) -> FixtureResult:
             from aigate.document import build_input_document
 
             document = build_input_document(**_sources(fixture))
+            day = fixture.data.get("evaluated_on")
+            if day is not None:  # pins the day exceptions expire against (YAML may read it as a date)
+                document = document.model_copy(update={"evaluated_on": str(day)})
             decision = gate.evaluate(document).model_dump(mode="json")
         except AigateError as e:
             return FixtureResult(fixture.name, str(path), 1, "error", str(e), (), time.perf_counter() - started)
@@ -288,9 +302,23 @@ def compare(expect: Mapping[str, Any], decision: Mapping[str, Any]) -> list[Mism
     risk = decision.get("risk") or {}
     mismatches = [
         Mismatch(key, expect[key], decision.get(key))
-        for key in ("outcome", "is_ai", "agent")
+        for key in ("outcome", "is_ai")
         if key in expect and expect[key] != decision.get(key)
     ]
+    agent = decision.get("agent") or {}
+    for key, actual in (
+        ("agent", agent.get("name")),
+        ("override", agent.get("override")),
+        ("expired_exceptions", [e["exception"] for e in (decision.get("exceptions") or {}).get("expired", [])]),
+        ("unused_exceptions", [e["exception"] for e in (decision.get("exceptions") or {}).get("unused", [])]),
+        ("required_reviewers", sorted(r["reviewer"] for r in decision.get("required_reviewers") or [])),
+        ("refused", sorted(r["item"] for r in (decision.get("custom") or {}).get("refused", []))),
+    ):
+        if key in expect and expect[key] != actual:
+            mismatches.append(Mismatch(key, expect[key], actual))
+    if "waived" in expect:
+        waived = [v for v in decision.get("violations") or [] if v.get("waived")]
+        mismatches.extend(_set_match("waived", expect["waived"], waived, "rule"))
     mismatches.extend(
         Mismatch(key, expect[key], risk.get(key))
         for key in ("tier", "approvals", "require_security_team")

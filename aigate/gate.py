@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from aigate import _resources
 from aigate.config import GateConfig, load_config
 from aigate.document import (
     build_input_document,
@@ -26,7 +26,7 @@ from aigate.document import (
     require_diff_source,
 )
 from aigate.engines.connection import OpaConnection, parse_urls
-from aigate.engines.interface import DECISION_PATH, Engine, PolicySet, load_policy_set
+from aigate.engines.interface import DECISION_PATH, Engine, PolicySet
 from aigate.engines.opa_binary import ENV_OPA_URL
 from aigate.engines.select import EngineKind, create_engine
 from aigate.errors import ConfigError, PolicyError
@@ -69,9 +69,12 @@ class Gate:
         whose server URLs `opa_url` (one URL, several separated by commas, or a list) replaces.
         """
         self.config = config or load_config(None)
-        self.policies = (
-            policies or self.config.policies or load_policy_set(self.config.policy_dir or _resources.policies_dir())
-        )
+        if policies is None:
+            from aigate.custom_policies import gate_policy_set
+
+            # policy.custom_dir's modules next to the built-in (or trusted base) policies.
+            policies = gate_policy_set(self.config)
+        self.policies = policies
         if engine is None or isinstance(engine, str):
             engine = self._create_engine(engine, opa_url, connection)
         self.engine = engine
@@ -137,6 +140,9 @@ class Gate:
             raise TypeError("give either an input document or its sources, not both")
         elif not isinstance(document, InputDocument):
             document = load_input_document(document)
+        if document.evaluated_on is None and self.config.data["exceptions"]:
+            # Exceptions expire by the day: the evaluation's day is part of the input (UTC).
+            document = document.model_copy(update={"evaluated_on": datetime.now(UTC).date().isoformat()})
         canonical = canonical_json(document)
         eval_started = time.perf_counter_ns()
         raw = self.engine.evaluate_json(canonical)
@@ -211,6 +217,7 @@ class Gate:
                     "decision_id": self.engine.decision_id or str(uuid.uuid4()),
                     "config_source": self.config.config_source,
                     "config_change": config_change,
+                    **{key: raw[key] for key in ("agent", "exceptions", "required_reviewers", "custom") if key in raw},
                 }
             )
         except (KeyError, TypeError, AttributeError) as e:

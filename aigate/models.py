@@ -14,11 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 from aigate.sandbox.report import SandboxReport
 
 __all__ = [
+    "AgentInfo",
     "ChangedLineCoverage",
     "Commit",
+    "CustomReport",
     "Decision",
     "Dependency",
     "Detection",
+    "ExceptionReport",
     "FileChange",
     "FileCoverage",
     "FileStatus",
@@ -31,7 +34,9 @@ __all__ = [
     "Person",
     "PrAuthor",
     "PullRequest",
+    "RefusedCustomItem",
     "RegistryStatus",
+    "RequiredReviewer",
     "Risk",
     "RiskFactor",
     "SandboxTestResults",
@@ -41,6 +46,7 @@ __all__ = [
     "SignalKind",
     "Trailer",
     "Violation",
+    "Waiver",
 ]
 
 FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "mode_changed"]
@@ -288,6 +294,9 @@ class InputDocument(_Input):
     coverage: ChangedLineCoverage | None = None
     # What the PR's tests did in the sandbox (`aigate sandbox run`); null when no report was given.
     sandbox: SandboxReport | None = None
+    # The day of the evaluation (YYYY-MM-DD), against which exceptions expire; the gate fills it in
+    # when the config has exceptions and the document does not give one.
+    evaluated_on: str | None = Field(default=None, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
     # Filled by aigate (a given value is replaced): the Unicode NFKC form of each PR and commit text
     # that NFKC changes, so that the policies compare "ｃｌａｕｄｅ/x" as "claude/x" (Rego has no NFKC).
     nfkc: dict[str, str] = Field(default_factory=dict)
@@ -321,7 +330,7 @@ class _Output(BaseModel):
 # label: a PR label. co_author: an identity in a commit trailer. bot_author: the PR author, or a
 # commit's author or committer. branch: the head branch. message_marker: text in a commit message or
 # the PR title or body. unknown_bot: a bot account on no list (neither agent nor known automation).
-SignalKind = Literal["label", "co_author", "bot_author", "branch", "message_marker", "unknown_bot"]
+SignalKind = Literal["label", "co_author", "bot_author", "branch", "message_marker", "unknown_bot", "custom"]
 
 
 class Signal(_Output):
@@ -330,6 +339,8 @@ class Signal(_Output):
     kind: SignalKind
     value: str
     pattern: str
+    # For a custom rule's signal: the rule that produced it (data.aigate.custom.<name>.signals).
+    source: str | None = None
 
 
 class Detection(_Output):
@@ -342,6 +353,16 @@ class Detection(_Output):
     unchecked: tuple[SignalKind, ...] = ()
 
 
+class Waiver(_Output):
+    """Why a violation is waived: the exception (its index in the config's `exceptions`) or custom rule."""
+
+    exception: int | None = None
+    reason: str
+    owner: str | None = None
+    expires: str | None = None
+    source: str
+
+
 class Violation(_Output):
     rule: str
     layer: str
@@ -349,14 +370,21 @@ class Violation(_Output):
     message: str
     path: str | None = None
     mode: Mode
-    # True only in block mode: a blocking violation makes the outcome "block".
+    # True only in block mode, and not waived: a blocking violation makes the outcome "block".
     blocking: bool
+    # For a custom rule's violation: the rule that produced it (data.aigate.custom.<name>.violations).
+    source: str | None = None
+    # Waived by a config exception (or, when allowed, a custom waiver): still reported, never blocking.
+    waived: bool = False
+    waiver: Waiver | None = None
 
 
 class RiskFactor(_Output):
     name: str
     points: int
     detail: str
+    # For a custom rule's factor: the rule that produced it (data.aigate.custom.<name>.risk_factors).
+    source: str | None = None
 
 
 class Risk(_Output):
@@ -373,6 +401,41 @@ class Risk(_Output):
     raised_by: tuple[str, ...] = ()
     # The changed files that matched a sensitive (or blocked) pattern, by their new path, sorted.
     sensitive_files: tuple[str, ...] = ()
+
+
+class AgentInfo(_Output):
+    """The agent detection names (`human`: not AI; `unknown`: AI, no agent named) and the override applied."""
+
+    name: str
+    override: str | None = None
+
+
+class ExceptionReport(_Output):
+    """Config exceptions: the ids (indexes) that waived something, the expired, the unused."""
+
+    applied: tuple[int, ...] = ()
+    expired: tuple[Waiver, ...] = ()
+    unused: tuple[Waiver, ...] = ()
+
+
+class RequiredReviewer(_Output):
+    reviewer: str
+    reason: str = ""
+    # The approvals the PR needs at least (the decision's risk.approvals is raised to it).
+    approvals: int = Field(default=1, ge=0)
+    source: str
+
+
+class RefusedCustomItem(_Output):
+    """Something a custom rule tried that would weaken the gate, refused (policy.custom_can_weaken is false)."""
+
+    source: str
+    item: str
+    reason: str
+
+
+class CustomReport(_Output):
+    refused: tuple[RefusedCustomItem, ...] = ()
 
 
 class Decision(_Output):
@@ -393,6 +456,12 @@ class Decision(_Output):
     config_source: Literal["base", "file", "defaults"] = "defaults"
     # The PR's proposed change to `.ai-code-gate.yml` (unified diff), for reviewers; never applied.
     config_change: str | None = None
+    # Added with the policy-authoring toolkit (all optional, so older decisions still validate):
+    agent: AgentInfo | None = None
+    exceptions: ExceptionReport = Field(default_factory=ExceptionReport)
+    # Reviewers custom rules require; any of them turns an allow into a review.
+    required_reviewers: tuple[RequiredReviewer, ...] = ()
+    custom: CustomReport = Field(default_factory=CustomReport)
 
     @property
     def blocked(self) -> bool:

@@ -368,7 +368,7 @@ def run_rego_tests(
         raise PolicyError(f"test data: {engine_error_line(e)}") from e
     if coverage:
         engine.set_enable_coverage(True)
-    engine.set_input_json("{}")
+    # No input, as in `opa test`: a test that reads input must give it (`with input as ...`).
     results = []
     for test in tests:
         if select is not None and not select.search(test.rule):

@@ -42,7 +42,8 @@ def test_rego_tests_found_in_every_package() -> None:
     assert {t.package for t in TESTS} == {
         f"aigate.{name}_test"
         for name in (
-            "lib", "detection", "paths", "scope", "tests", "scanning", "sandbox", "risk", "protection", "decision"
+            "lib", "detection", "paths", "scope", "tests", "scanning", "sandbox", "risk", "protection", "decision",
+            "agent", "exceptions", "extensions", "decision_authoring",
         )
     }
 

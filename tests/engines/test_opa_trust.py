@@ -277,11 +277,11 @@ def _changed(policies: PolicySet, old: str, new: str) -> PolicySet:
 BROKEN = {
     "no-risk": (("risk", "risk_doc"), "incomplete: no risk"),
     "is_ai-vs-detection": (
-        ("is_ai := data.aigate.detection.is_ai", "is_ai := false"),
+        ("is_ai := data.aigate.extensions.is_ai", "is_ai := false"),
         "is_ai is false but detection.is_ai is true",
     ),
     "no-signals": (
-        ('"signals": data.aigate.detection.signals,', '"signals": [],'),
+        ('"signals": data.aigate.extensions.all_signals,', '"signals": [],'),
         "detection.is_ai is true with 0 matching signals",
     ),
     "blocking-allowed": (
@@ -289,11 +289,11 @@ BROKEN = {
         "violation 'blocked_path' is blocking but the outcome is 'allow'",
     ),
     "violation-without-mode": (
-        ("violations := [v |", 'violations := [object.remove(v, ["mode"]) |'),
+        ("violations := [data.aigate.exceptions.apply(v) |", 'violations := [object.remove(v, ["mode"]) |'),
         "incomplete: no violations[0].mode",
     ),
     "blocking-outside-block-mode": (
-        ("violations := [v |", 'violations := [object.union(v, {"blocking": false}) |'),
+        ("violations := [data.aigate.exceptions.apply(v) |", 'violations := [object.union(v, {"blocking": false}) |'),
         "violation 'blocked_path' is in block mode but blocking is false",
     ),
 }

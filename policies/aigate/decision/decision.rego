@@ -8,11 +8,12 @@ package aigate.decision
 
 import rego.v1
 
-is_ai := data.aigate.detection.is_ai
+# Detection's verdict and signals, custom rules' signals included.
+is_ai := data.aigate.extensions.is_ai
 
 detection := {
-	"is_ai": data.aigate.detection.is_ai,
-	"signals": data.aigate.detection.signals,
+	"is_ai": data.aigate.extensions.is_ai,
+	"signals": data.aigate.extensions.all_signals,
 	"checked": data.aigate.detection.checked,
 	"matched": data.aigate.detection.matched,
 	"unchecked": data.aigate.detection.unchecked,
@@ -20,7 +21,8 @@ detection := {
 
 default violations := []
 
-violations := [v |
+# Custom rules' violations join the built-in layers'; exceptions mark what they waive.
+violations := [data.aigate.exceptions.apply(v) |
 	some v in union({
 		data.aigate.paths.violations,
 		data.aigate.scope.violations,
@@ -28,6 +30,7 @@ violations := [v |
 		data.aigate.scanning.violations,
 		data.aigate.sandbox.violations,
 		data.aigate.protection.violations,
+		data.aigate.extensions.violations,
 	})
 ] if {
 	data.aigate.detection.checks_apply
@@ -40,10 +43,39 @@ violations := [v | some v in data.aigate.protection.violations] if {
 
 default risk := null
 
-risk := data.aigate.risk.summary if data.aigate.detection.checks_apply
+# Custom rules' required reviewers raise the approvals the tier asks for, and rule out auto-merge.
+risk := data.aigate.risk.summary if {
+	data.aigate.detection.checks_apply
+	count(required_reviewers) == 0
+} else := object.union(data.aigate.risk.summary, {
+	"approvals": max([data.aigate.risk.summary.approvals, max([r.approvals | some r in required_reviewers])]),
+	"auto_merge": false,
+}) if {
+	data.aigate.detection.checks_apply
+}
+
+# The agent detection names, and the per-agent override applied (null: none).
+agent := {"name": data.aigate.agent.name, "override": data.aigate.agent.override}
+
+# Which exceptions waived something, which expired, which waived nothing.
+exceptions := data.aigate.exceptions.report({v.waiver.exception |
+	some v in violations
+	v.waived
+	v.waiver.exception != null
+})
+
+default required_reviewers := []
+
+required_reviewers := [r | some r in data.aigate.extensions.required_reviewers] if {
+	data.aigate.detection.checks_apply
+}
+
+# What custom rules tried and were refused (they cannot weaken the gate unless the config allows).
+custom := {"refused": [r | some r in data.aigate.extensions.refused]}
 
 # block: any blocking violation. allow: no checks apply, the risk layer is not enforced, or the
-# tier auto-merges without approvals. review: everything else, including anything unforeseen.
+# tier auto-merges without approvals (and no custom rule requires a reviewer). review: everything
+# else, including anything unforeseen.
 default outcome := "review"
 
 outcome := "block" if {
@@ -51,6 +83,8 @@ outcome := "block" if {
 	v.blocking
 } else := "allow" if {
 	not data.aigate.detection.checks_apply
+} else := "review" if {
+	count(required_reviewers) > 0
 } else := "allow" if {
 	risk.mode != "block"
 } else := "allow" if {

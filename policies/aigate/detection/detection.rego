@@ -8,7 +8,8 @@ package aigate.detection
 
 import rego.v1
 
-_config := data.aigate.lib.config.detection
+# Not data.aigate.lib.config: that is chosen per agent, and the agent is named from these signals.
+_config := data.aigate.config.detection
 
 # Agents' identities: one list, checked against every identity (PR author, commit author and
 # committer, trailer values). The co_authors and bot_authors settings both feed it.
@@ -193,6 +194,9 @@ is_ai if count(signals) > 0
 checks_apply if is_ai
 
 checks_apply if data.aigate.lib.config.apply_to_human
+
+# A custom rule's signal (data.aigate.custom.<name>.signals) marks the PR as AI too.
+checks_apply if count(data.aigate.extensions.signals) > 0
 
 # Which signal kinds had input to look at. A kind without input (no branch name, no commits, no PR
 # metadata) "could not be checked": the decision says so instead of reporting silence as human.

@@ -7,8 +7,11 @@ package aigate.lib
 
 import rego.v1
 
-# The compiled .ai-code-gate.yml (aigate.config fills every default before evaluation).
-config := data.aigate.config
+# The compiled .ai-code-gate.yml (aigate.config fills every default before evaluation), as the
+# override for the PR's agent (`overrides` in the config) adjusts it, when there is one.
+config := data.aigate.config.overrides[data.aigate.agent.override] if {
+	data.aigate.agent.override != null
+} else := data.aigate.config
 
 # violation builds every violation the same way; the layer's mode decides whether it blocks.
 violation(layer, rule, severity, message, path) := {
@@ -17,9 +20,14 @@ violation(layer, rule, severity, message, path) := {
 	"severity": severity,
 	"message": message,
 	"path": path,
-	"mode": config.modes[layer],
-	"blocking": config.modes[layer] == "block",
+	"mode": layer_mode(layer),
+	"blocking": layer_mode(layer) == "block",
 }
+
+# A layer's mode: its own (policy.modes), else policy.mode, so a custom layer has one too.
+layer_mode(layer) := config.modes[layer] if {
+	config.modes[layer]
+} else := object.get(config, "default_mode", "block")
 
 # path_batch prepares a collection of paths for matching, once for all pattern lists: the paths
 # joined with newlines, which one `regex.find_n` scans for every match, and the rare paths that

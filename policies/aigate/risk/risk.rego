@@ -96,7 +96,11 @@ _empty_factors := [{"name": "no_changes", "points": 0, "detail": "the PR changes
 	_empty_change
 } else := []
 
-factors := array.concat([factor | some factor in _candidate_factors; factor.points != 0], _empty_factors)
+# Custom rules' risk factors (data.aigate.custom.<name>.risk_factors) count after the built-in ones.
+factors := array.concat(
+	array.concat([factor | some factor in _candidate_factors; factor.points != 0], _empty_factors),
+	[factor | some factor in data.aigate.extensions.risk_factors],
+)
 
 score := max([0, min([100, sum([factor.points | some factor in factors])])])
 
