@@ -49,6 +49,14 @@ __all__ = [
     "Waiver",
 ]
 
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def _is_false(value: object) -> bool:
+    return value is False
+
+
 FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "mode_changed"]
 Severity = Literal["critical", "high", "medium", "low", "info"]
 Mode = Literal["observe", "warn", "block"]
@@ -340,7 +348,8 @@ class Signal(_Output):
     value: str
     pattern: str
     # For a custom rule's signal: the rule that produced it (data.aigate.custom.<name>.signals).
-    source: str | None = None
+    # Left out of the output while unset, so built-in items serialise as they always have.
+    source: str | None = Field(default=None, exclude_if=_is_none)
 
 
 class Detection(_Output):
@@ -373,10 +382,11 @@ class Violation(_Output):
     # True only in block mode, and not waived: a blocking violation makes the outcome "block".
     blocking: bool
     # For a custom rule's violation: the rule that produced it (data.aigate.custom.<name>.violations).
-    source: str | None = None
+    source: str | None = Field(default=None, exclude_if=_is_none)
     # Waived by a config exception (or, when allowed, a custom waiver): still reported, never blocking.
-    waived: bool = False
-    waiver: Waiver | None = None
+    # Both left out of the output unless waived.
+    waived: bool = Field(default=False, exclude_if=_is_false)
+    waiver: Waiver | None = Field(default=None, exclude_if=_is_none)
 
 
 class RiskFactor(_Output):
@@ -384,7 +394,7 @@ class RiskFactor(_Output):
     points: int
     detail: str
     # For a custom rule's factor: the rule that produced it (data.aigate.custom.<name>.risk_factors).
-    source: str | None = None
+    source: str | None = Field(default=None, exclude_if=_is_none)
 
 
 class Risk(_Output):
