@@ -18,7 +18,7 @@ _exception := {
 }
 
 test_waived_violation_stays_but_does_not_block if {
-	inp := _input([_file(".github/workflows/ci.yml")])
+	inp := _input([_file("config/.env")])
 	[v.waived | some v in decision.violations] == [true] with input as inp
 		with data.aigate.config.exceptions as [_exception]
 	decision.outcome != "block" with input as inp with data.aigate.config.exceptions as [_exception]
