@@ -1,0 +1,48 @@
+"""docs/policy-guide.md's worked example, run as the guide runs it, and on real `opa test`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from conftest import REPO, run_cli
+from test_aigate_test import opa_binary
+
+from aigate.config import load_config
+
+GUIDE = REPO / "examples" / "policy-guide"
+
+
+def test_the_guides_commands_pass() -> None:
+    result = run_cli("test", "--builtins", GUIDE, "--config", GUIDE / ".ai-code-gate.yml", "-v")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "fixtures: 2 passed, 0 failed, 0 errors" in result.stdout
+    assert "rego: 3 passed, 0 failed, 0 errors, 0 skipped" in result.stdout
+    assert "docs/policy-guide.md" in (REPO / "README.md").read_text()
+
+
+def test_opa_test_agrees_on_the_example(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    config = load_config(GUIDE / ".ai-code-gate.yml")
+    (data / "data.json").write_text(json.dumps({"aigate": {"config": config.data}}))
+    result = subprocess.run(
+        [opa_binary(), "test", "--format", "json", str(REPO / "policies"), str(GUIDE / "custom"), str(data)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    names = {r["name"] for r in json.loads(result.stdout) if r["package"] == "data.aigate_test.custom.migrations"}
+    assert names == {
+        "test_migration_needs_two_approvals_from_the_team", "test_other_paths_need_nothing_extra",
+        "test_up_without_down_is_a_violation",
+    }
+
+
+def test_a_failing_fixture_in_the_example_fails(tmp_path: Path) -> None:
+    case = (GUIDE / "fixtures" / "migration_needs_two_approvals.yml").read_text()
+    wrong = tmp_path / "wrong.yml"
+    wrong.write_text(case.replace("approvals: 2", "approvals: 1").replace("config: ../", f"config: {GUIDE}/"))
+    result = run_cli("test", wrong)
+    assert result.code == 1
+    assert "  approvals:\n    expected: 1\n    actual:   2" in result.stdout
