@@ -56,6 +56,13 @@ def add_test_commands(subparsers: Any) -> None:
         output=None, builtins=False,
     )
 
+    check = subparsers.add_parser(
+        "check", help="parse and compile the policies (built-in and custom), validate the config and fixtures"
+    )
+    check.add_argument("paths", type=Path, nargs="*", metavar="FIXTURES", help="fixture files or folders")
+    check.add_argument("--config", type=Path, help="the .ai-code-gate.yml to validate (default: the defaults)")
+    check.set_defaults(handler=_check)
+
     record = subparsers.add_parser(
         "record", help="write a fixture case (YAML) from a real PR in a git repository, with today's decision"
     )
@@ -68,6 +75,53 @@ def add_test_commands(subparsers: Any) -> None:
     record.add_argument("--name", help="the case's name (default: head branch into base branch)")
     record.add_argument("--output", "-o", type=Path, help="write the fixture here instead of standard output")
     record.set_defaults(handler=_record)
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Every problem, one line each naming its file (and line): config, policies, fixtures."""
+    import datetime
+
+    from aigate.config import load_config
+    from aigate.custom_policies import gate_policy_set
+    from aigate.engines.capabilities import check_policy_builtins
+    from aigate.engines.embedded import EmbeddedEngine
+    from aigate.fixtures import load_fixture
+    from aigate.models import InputDocument
+
+    problems: list[str] = []
+    config = None
+    try:
+        config = load_config(args.config)
+    except AigateError as e:
+        problems.append(str(e))
+    if config is not None:
+        try:
+            policies = gate_policy_set(config)
+            problems.extend(check_policy_builtins(policies))
+            # Compiles and evaluates the decision once, so rule-level errors show up here, not on a PR.
+            engine = EmbeddedEngine(policies, {"aigate": {"config": config.data}})
+            engine.evaluate(InputDocument().model_dump(mode="json"))
+        except AigateError as e:
+            problems.append(str(e))
+        today = datetime.datetime.now(datetime.UTC).date().isoformat()
+        problems.extend(
+            f"{config.source}: exceptions[{entry['id']}] ({entry['rule']}, owner {entry['owner']}) "
+            f"expired on {entry['expires']}"
+            for entry in config.data["exceptions"]
+            if entry["expires"] < today
+        )
+    fixtures = [p for p in args.paths if p.is_file()]
+    fixtures += [f for p in args.paths if p.is_dir() for f in _fixtures_below(p)]
+    problems.extend(f"{path}: no such file or folder" for path in args.paths if not path.exists())
+    for fixture in fixtures:
+        try:
+            load_fixture(fixture)
+        except AigateError as e:
+            problems.append(str(e))
+    for problem in problems:
+        print(f"FAIL {problem}")
+    print(f"check: {len(problems)} problem(s)")
+    return _EXIT_FAILED if problems else _EXIT_OK
 
 
 def _record(args: argparse.Namespace) -> int:

@@ -46,3 +46,21 @@ def test_a_failing_fixture_in_the_example_fails(tmp_path: Path) -> None:
     result = run_cli("test", wrong)
     assert result.code == 1
     assert "  approvals:\n    expected: 1\n    actual:   2" in result.stdout
+
+
+def test_check_passes_on_the_example_and_names_problems(tmp_path: Path) -> None:
+    ok = run_cli("check", "--config", GUIDE / ".ai-code-gate.yml", GUIDE / "fixtures")
+    assert ok.code == 0, ok.stdout + ok.stderr
+    folder = tmp_path / "cfg"
+    (folder / "custom").mkdir(parents=True)
+    (folder / "custom" / "bad.rego").write_text("package aigate.custom.bad\n\nimport rego.v1\n\nx := \n")
+    (folder / "c.yml").write_text(
+        "policy: {custom_dir: custom}\nexceptions:\n  - {rule: max_files, reason: r, owner: o, expires: 2020-01-01}\n"
+    )
+    bad_fixture = tmp_path / "f.yml"
+    bad_fixture.write_text("expect:\n  colour: blue\n")
+    result = run_cli("check", "--config", folder / "c.yml", bad_fixture)
+    assert result.code == 1
+    assert "bad.rego:6" in result.stdout or "bad.rego:5" in result.stdout, result.stdout
+    assert "exceptions[0] (max_files, owner o) expired on 2020-01-01" in result.stdout
+    assert f"{bad_fixture}:2: expect: unknown key 'colour'" in result.stdout
