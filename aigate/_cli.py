@@ -96,6 +96,11 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--prompt-file", type=Path, help="audit: the agent's prompt (stored as a SHA-256 by default)")
     evaluate.set_defaults(handler=_evaluate)
 
+    explain = commands.add_parser("explain", help="a readable account of a decision: every item, its rule and facts")
+    _add_sources(explain)
+    explain.add_argument("--format", choices=["text", "markdown"], default="text")
+    explain.set_defaults(handler=_explain)
+
     show_input = commands.add_parser("input", help="print the normalised input document as JSON")
     _add_sources(show_input)
     show_input.set_defaults(handler=_input)
@@ -180,6 +185,17 @@ def _evaluate(args: argparse.Namespace) -> int:
             require_diff_source(args.diff, args.repo)
         decision = gate.evaluate(document, correlation_id=args.correlation_id, prompt=prompt)
     write_decision(decision, targets)
+    return EXIT_BLOCKED if decision.blocked else EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from aigate.explain import explain
+
+    with Gate.from_config(_config_path(args)) as gate:
+        document = _document(gate, args)
+        decision = gate.evaluate(document)
+        text = explain(decision, document, gate.policies, markdown=args.format == "markdown")
+    write_text(text, _single_output(args, "aigate explain"))
     return EXIT_BLOCKED if decision.blocked else EXIT_OK
 
 

@@ -64,3 +64,17 @@ def test_check_passes_on_the_example_and_names_problems(tmp_path: Path) -> None:
     assert "bad.rego:6" in result.stdout or "bad.rego:5" in result.stdout, result.stdout
     assert "exceptions[0] (max_files, owner o) expired on 2020-01-01" in result.stdout
     assert f"{bad_fixture}:2: expect: unknown key 'colour'" in result.stdout
+
+
+def test_explain_traces_every_item_to_its_rule() -> None:
+    prs = REPO / "examples" / "prs" / "claude-auth"
+    args = ["--config", REPO / "examples" / ".ai-code-gate.yml", "--pr", prs / "pr.json",
+            "--commits", prs / "commits.json", "--diff", prs / "pr.diff"]
+    text = run_cli("explain", *args)
+    assert text.code == 1, text.stderr  # blocked, as `evaluate` says
+    assert "blocked_path [paths, blocking]" in text.stdout and "paths.rego:" in text.stdout
+    assert "input: src/auth/session.ts modified" in text.stdout
+    assert "sensitive_paths: +15" in text.stdout and "risk.rego:" in text.stdout
+    assert "branch: 'claude/fix-session-timeout'" in text.stdout and "detection.rego:" in text.stdout
+    markdown = run_cli("explain", *args, "--format", "markdown")
+    assert markdown.stdout.startswith("## Outcome: block") and "\n- blocked_path" in markdown.stdout
