@@ -69,6 +69,10 @@ the shipped defaults alone."""
 # written. From an untrusted config they keep their defaults and the decision flags them.
 CODE_CHOOSING_SETTINGS: tuple[tuple[str, ...], ...] = (
     ("policy", "policy_dir"),
+    # Custom Rego loaded next to the built-ins, and whether it may weaken the gate: code the PR would choose.
+    ("policy", "custom_dir"),
+    ("policy", "custom_schema"),
+    ("policy", "custom_can_weaken"),
     ("policy", "engine", "backend"),
     ("policy", "engine", "opa_url"),
     ("policy", "engine", "ca_bundle"),
