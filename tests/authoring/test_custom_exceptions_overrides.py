@@ -102,7 +102,8 @@ def test_custom_rule_cannot_lift_a_builtin_block(tmp_path: Path, gate: Gate) -> 
     # The CLI: blocked (exit 1), and the refusal is in the JSON.
     source = tmp_path / "input.json"
     source.write_text(json.dumps(document))
-    result = run_cli("evaluate", "--config", AUTHORING / "config.yml", "--input", source)
+    # A config outside the checkout is trusted to name custom_dir (one inside it is the PR's to choose).
+    result = run_cli("evaluate", "--config", _config(tmp_path / "trusted"), "--input", source)
     assert result.code == 1, result.stderr
     assert json.loads(result.stdout)["custom"]["refused"][1]["reason"] == "a custom waiver cannot lift a violation"
     # Only an explicit config setting lets it.
