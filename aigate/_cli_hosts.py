@@ -22,6 +22,8 @@ def _common(parser: argparse.ArgumentParser, default_format: str) -> None:
     parser.add_argument(
         "--scan", action="append", default=[], metavar="[TOOL=]FILE", help="scanner report (repeatable)"
     )
+    parser.add_argument("--sandbox", type=Path, metavar="REPORT",
+                        help="the report of `aigate sandbox run` for the PR's head")
     parser.add_argument("--format", choices=sorted(RENDERERS), default=default_format,
                         help=f"what goes to standard output (default: {default_format})")
     parser.add_argument("--output", "-o", action="append", default=[], metavar="[FORMAT=]FILE",
@@ -61,8 +63,8 @@ def add_host_commands(subparsers: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> HostOptions:
-    return HostOptions(config=args.config, scans=tuple(args.scan), fail_on=args.fail_on, state_dir=args.state_dir,
-                       engine=args.engine, opa_url=args.opa_url)
+    return HostOptions(config=args.config, scans=tuple(args.scan), sandbox=args.sandbox, fail_on=args.fail_on,
+                       state_dir=args.state_dir, engine=args.engine, opa_url=args.opa_url)
 
 
 def _run(adapter: HostAdapter, args: argparse.Namespace) -> int:

@@ -54,7 +54,12 @@ def _pr_repo(tmp_path: Path, *, branch: str = "claude/unblock") -> tuple[GitRepo
     repo = GitRepo(tmp_path / "checkout")
     base = repo.commit(
         "base",
-        {".ai-code-gate.yml": BASE_CONFIG, "src/app.py": "print('hi')\n", ".github/workflows/ci.yml": "on: push\n"},
+        {
+            ".ai-code-gate.yml": BASE_CONFIG,
+            "src/app.py": "print('hi')\n",
+            "tests/test_app.py": "def test_app():\n    assert 2 + 2 == 4\n",
+            ".github/workflows/ci.yml": "on: push\n",
+        },
     )
     repo.git("checkout", "-q", "-b", branch)
     head = repo.commit(
@@ -112,6 +117,22 @@ def test_github_example_workflow_runs_against_a_real_pull_request(shims: Path, t
     scan = [line for line in _step(workflow, "scan").splitlines() if line.strip().startswith(("mkdir", "gitleaks"))]
     assert shutil.which("gitleaks", path=env["PATH"]), "gitleaks is installed by .ci/run"
     assert _bash("\n".join(scan), repo.root, env).returncode == 0
+    # The sandbox step as written, but for the runner's own package install (apt-get); pip is a shim.
+    sandbox = "\n".join(line for line in _step(workflow, "sandbox").splitlines() if not line.startswith("sudo "))
+    sandbox_env = {**env, "HEAD_SHA": head, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"}
+    ran = _bash(sandbox, repo.root, sandbox_env)
+    assert ran.returncode == 0, ran.stderr
+    report = json.loads((repo.root / "reports/sandbox.json").read_text())
+    assert (report["exit_code"], report["head"], report["tests"]["tests"], report["tests"]["failures"]) == (
+        0,
+        head,
+        1,
+        0,
+    ), report["output_tail"]
+    assert {(a["kind"], a["path"]) for a in report["artifacts"]} == {
+        ("junit", "junit.xml"),
+        ("coverage", "coverage.json"),
+    }
     result = _bash(_step(workflow, "gate"), repo.root, env)
     assert result.returncode == 1, result.stderr  # blocked
     outputs = _outputs(tmp_path / "output.txt")
@@ -124,6 +145,8 @@ def test_github_example_workflow_runs_against_a_real_pull_request(shims: Path, t
     assert (repo.root / "aigate.md").read_text() == (tmp_path / "summary.md").read_text().split("\n", 1)[0] + "\n" + (
         tmp_path / "summary.md"
     ).read_text().split("\n", 1)[1]
+    # The gate judged the sandbox's report: its test ran and passed, so no sandbox violation.
+    assert "sandbox_" not in result.stdout and "tests_failed" not in result.stdout
     sarif = json.loads((repo.root / "aigate.sarif").read_text())
     jsonschema.Draft4Validator(json.loads((ASSETS / "schemas/sarif-schema-2.1.0.json").read_text())).validate(sarif)
     assert sarif["runs"][0]["properties"]["config_source"] == "base"
@@ -136,10 +159,16 @@ def test_github_action_runs_its_composite_step(shims: Path, tmp_path: Path) -> N
     venv_bin.mkdir(parents=True)
     shutil.copy(shims / "aigate", venv_bin / "aigate")  # what the action's install step puts there
     action = yaml.safe_load((REPO / "action.yml").read_text())
-    assert set(action["inputs"]) == {"config", "format", "fail-on", "scan"}
+    assert set(action["inputs"]) == {"config", "format", "fail-on", "scan", "sandbox"}
     assert action["runs"]["using"] == "composite"
     step = next(s for s in action["runs"]["steps"] if s.get("id") == "gate")
-    inputs = {"INPUT_CONFIG": "", "INPUT_FORMAT": "json", "INPUT_FAIL_ON": "never", "INPUT_SCAN": ""}
+    inputs = {
+        "INPUT_CONFIG": "",
+        "INPUT_FORMAT": "json",
+        "INPUT_FAIL_ON": "never",
+        "INPUT_SCAN": "",
+        "INPUT_SANDBOX": "",
+    }
     result = _bash(step["run"], repo.root, {**env, **inputs})
     assert result.returncode == 0, result.stderr  # fail-on never
     decision = json.loads(result.stdout)

@@ -18,7 +18,8 @@ def evaluate_run(adapter: HostAdapter, options: HostOptions, environ: Mapping[st
     config = resolve_config(config=options.config, repo=run.repo, base=run.base, state_dir=options.state_dir)
     with Gate(config, engine=options.engine, opa_url=options.opa_url) as gate:  # type: ignore[arg-type]
         document = gate.input_document(
-            pr=run.pr, repo=run.repo, base=run.base, head=run.head, scans=list(options.scans)
+            pr=run.pr, repo=run.repo, base=run.base, head=run.head, scans=list(options.scans),
+            sandbox=options.sandbox,
         )
         decision = gate.evaluate(document)
     return run, decision

@@ -19,6 +19,7 @@ FailOn = Literal["block", "review", "never"]
 class HostOptions:
     config: Path | None = None
     scans: tuple[str | Path, ...] = ()
+    sandbox: Path | None = None  # the report of `aigate sandbox run` for the PR's head
     fail_on: FailOn = "block"
     state_dir: Path | None = None
     engine: str | None = None
