@@ -43,7 +43,7 @@ def test_rego_tests_found_in_every_package() -> None:
         f"aigate.{name}_test"
         for name in (
             "lib", "detection", "paths", "scope", "tests", "scanning", "sandbox", "risk", "protection", "decision",
-            "agent", "exceptions", "extensions", "decision_authoring",
+            "agent", "exceptions", "extensions",
         )
     }
 

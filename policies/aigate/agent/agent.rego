@@ -18,12 +18,14 @@ matched contains agent.name if {
 
 # The first agent of the table that matched; `human` when detection does not mark the PR as AI;
 # `unknown` for an AI PR that no agent's patterns name.
+default name := "unknown"
+
 name := "human" if {
 	not data.aigate.detection.is_ai
 } else := names[0] if {
 	names := [agent.name | some agent in _agents; matched[agent.name]]
 	count(names) > 0
-} else := "unknown"
+}
 
 # The override applied: the agent's own entry, or none.
 default override := null

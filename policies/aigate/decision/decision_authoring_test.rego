@@ -1,15 +1,24 @@
 # The decision's authoring fields: the agent and its override, exceptions, custom rules' items.
-package aigate.decision_authoring_test
+package aigate.decision_test
 
 import rego.v1
 
 import data.aigate.decision
 
-_ai_pr := {"labels": ["ai-generated"], "author": {"login": "alice", "type": "User"}, "head_branch": "fix", "body": ""}
+_authoring_pr := {
+	"labels": ["ai-generated"], "author": {"login": "alice", "type": "User"},
+	"head_branch": "fix", "body": "",
+}
 
-_file(path) := {"path": path, "old_path": null, "status": "modified", "binary": false, "added": 1, "removed": 0}
+_authoring_file(path) := {
+	"path": path, "old_path": null, "status": "modified",
+	"binary": false, "added": 1, "removed": 0,
+}
 
-_input(files) := {"pr": _ai_pr, "commits": [], "files": files, "findings": [], "dependencies": [], "evaluated_on": "2026-12-03"}
+_authoring_input(files) := {
+	"pr": _authoring_pr, "commits": [], "files": files,
+	"findings": [], "dependencies": [], "evaluated_on": "2026-12-03",
+}
 
 # A config exception waiving blocked_path anywhere, in force through 2027.
 _exception := {
@@ -18,7 +27,7 @@ _exception := {
 }
 
 test_waived_violation_stays_but_does_not_block if {
-	inp := _input([_file("config/.env")])
+	inp := _authoring_input([_authoring_file("config/.env")])
 	[v.waived | some v in decision.violations] == [true] with input as inp
 		with data.aigate.config.exceptions as [_exception]
 	decision.outcome != "block" with input as inp with data.aigate.config.exceptions as [_exception]
@@ -26,7 +35,7 @@ test_waived_violation_stays_but_does_not_block if {
 }
 
 test_custom_reviewer_turns_allow_into_review if {
-	inp := _input([_file("docs/a.md")])
+	inp := _authoring_input([_authoring_file("docs/a.md")])
 	decision.outcome == "allow" with input as inp
 	decision.outcome == "review" with input as inp
 		with data.aigate.custom as {"dba": {"required_reviewers": {"@acme/dba"}}}
@@ -37,7 +46,10 @@ test_custom_reviewer_turns_allow_into_review if {
 }
 
 test_custom_signal_makes_a_pr_ai if {
-	inp := {"pr": {"labels": [], "author": {"login": "bob", "type": "User"}, "head_branch": "x", "body": ""}, "commits": [], "files": [_file(".env")], "findings": [], "dependencies": []}
+	inp := {
+		"pr": {"labels": [], "author": {"login": "bob", "type": "User"}, "head_branch": "x", "body": ""},
+		"commits": [], "files": [_authoring_file(".env")], "findings": [], "dependencies": [],
+	}
 	decision.outcome == "allow" with input as inp
 	decision.outcome == "block" with input as inp
 		with data.aigate.custom as {"internal": {"signals": {{"value": "internal-bot"}}}}
@@ -46,8 +58,9 @@ test_custom_signal_makes_a_pr_ai if {
 }
 
 test_agent_override_adjusts_limits if {
-	inp := _input([_file("a.md"), _file("b.md")])
-	strict := object.union(data.aigate.config, {"scope_limits": {"max_files": 1, "max_lines_added": null, "max_lines_removed": null}})
+	inp := _authoring_input([_authoring_file("a.md"), _authoring_file("b.md")])
+	limits := {"max_files": 1, "max_lines_added": null, "max_lines_removed": null}
+	strict := object.union(data.aigate.config, {"scope_limits": limits})
 	decision.agent == {"name": "unknown", "override": "unknown"} with input as inp
 		with data.aigate.config.overrides as {"unknown": strict}
 	[v.rule | some v in decision.violations] == ["max_files"] with input as inp

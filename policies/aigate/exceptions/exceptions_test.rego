@@ -10,7 +10,12 @@ _entry(id, rule, paths, agents, expires) := {
 }
 
 # Compiled as aigate.config compiles ["config/*.env.example"].
-_env_example := {"patterns": [{"pattern": "config/*.env.example", "regex": `^config/[^/]*\.env\.example(?:/|$)`}], "regex": `^config/[^/]*\.env\.example(?:/|$)`}
+_env_example_regex := `^config/[^/]*\.env\.example(?:/|$)`
+
+_env_example := {
+	"patterns": [{"pattern": "config/*.env.example", "regex": _env_example_regex}],
+	"regex": _env_example_regex,
+}
 
 _entries := [
 	_entry(0, "blocked_path", _env_example, [], "2027-01-31"),
@@ -18,15 +23,22 @@ _entries := [
 	_entry(2, "max_files", null, [], "2026-01-01"),
 ]
 
-_v(rule, path) := {"rule": rule, "layer": "paths", "severity": "high", "message": "m", "path": path, "mode": "block", "blocking": true}
+_v(rule, path) := {
+	"rule": rule, "layer": "paths", "severity": "high", "message": "m",
+	"path": path, "mode": "block", "blocking": true,
+}
 
 test_path_exception_waives_and_keeps_the_violation if {
-	waived := exceptions.apply(_v("blocked_path", "config/prod.env.example")) with data.aigate.config.exceptions as _entries
+	violation := _v("blocked_path", "config/prod.env.example")
+	waived := exceptions.apply(violation) with data.aigate.config.exceptions as _entries
 		with input.evaluated_on as "2026-12-03"
 		with data.aigate.agent.name as "claude-code"
 	waived.waived
 	not waived.blocking
-	waived.waiver == {"exception": 0, "reason": "reason 0", "owner": "@owner", "expires": "2027-01-31", "source": "exceptions[0]"}
+	waived.waiver == {
+		"exception": 0, "reason": "reason 0", "owner": "@owner",
+		"expires": "2027-01-31", "source": "exceptions[0]",
+	}
 	waived.rule == "blocked_path"
 }
 
@@ -48,7 +60,10 @@ test_agent_exception_only_for_that_agent if {
 }
 
 test_expired_exception_stops_applying_and_is_reported if {
-	v := {"rule": "max_files", "layer": "scope", "severity": "medium", "message": "m", "path": null, "mode": "block", "blocking": true}
+	v := {
+		"rule": "max_files", "layer": "scope", "severity": "medium", "message": "m",
+		"path": null, "mode": "block", "blocking": true,
+	}
 	exceptions.apply(v) == v with data.aigate.config.exceptions as _entries with input.evaluated_on as "2026-12-03"
 	report := exceptions.report({0}) with data.aigate.config.exceptions as _entries with input.evaluated_on as "2026-12-03"
 	[e.exception | some e in report.expired] == [2]

@@ -27,8 +27,8 @@ _field(item, key, fallback) := object.get(item, key, fallback) if is_object(item
 else := fallback
 
 violations contains _violation(name, v) if {
-	some name
-	some v in data.aigate.custom[name].violations
+	some name, custom in data.aigate.custom
+	some v in custom.violations
 }
 
 _violation(name, v) := {
@@ -61,8 +61,8 @@ signals contains {
 	"pattern": sprintf("%v", [_field(s, "pattern", name)]),
 	"source": _source(name, "signals"),
 } if {
-	some name
-	some s in data.aigate.custom[name].signals
+	some name, custom in data.aigate.custom
+	some s in custom.signals
 }
 
 # Detection's verdict and signals with custom rules' signals counted too (for the decision: the
@@ -81,8 +81,8 @@ _factors contains {
 	"detail": _field(f, "detail", f.name),
 	"source": _source(name, "risk_factors"),
 } if {
-	some name
-	some f in data.aigate.custom[name].risk_factors
+	some name, custom in data.aigate.custom
+	some f in custom.risk_factors
 }
 
 risk_factors contains f if {
@@ -100,8 +100,8 @@ required_reviewers contains {
 	"approvals": _field(r, "approvals", 1),
 	"source": _source(name, "required_reviewers"),
 } if {
-	some name
-	some r in data.aigate.custom[name].required_reviewers
+	some name, custom in data.aigate.custom
+	some r in custom.required_reviewers
 }
 
 waivers contains {
@@ -110,8 +110,8 @@ waivers contains {
 	"reason": _field(w, "reason", ""),
 	"source": _source(name, "waivers"),
 } if {
-	some name
-	some w in data.aigate.custom[name].waivers
+	some name, custom in data.aigate.custom
+	some w in custom.waivers
 }
 
 # covering(v) lists the custom waivers that would lift violation v.

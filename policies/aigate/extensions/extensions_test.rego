@@ -37,14 +37,19 @@ test_custom_layer_mode_from_policy_modes if {
 }
 
 test_signals_and_reviewers if {
-	extensions.signals == {{"kind": "custom", "value": "X-Agent: internal-bot", "pattern": "X-Agent:", "source": "data.aigate.custom.team.signals"}} with data.aigate.custom as _custom
+	signal := {
+		"kind": "custom", "value": "X-Agent: internal-bot", "pattern": "X-Agent:",
+		"source": "data.aigate.custom.team.signals",
+	}
+	extensions.signals == {signal} with data.aigate.custom as _custom
 	{r.reviewer | some r in extensions.required_reviewers} == {"@acme/dba", "@acme/sec"} with data.aigate.custom as _custom
 }
 
 test_negative_points_and_waivers_refused_unless_allowed if {
 	{f.name | some f in extensions.risk_factors} == {"big_migration"} with data.aigate.custom as _custom
 		with data.aigate.config.custom_can_weaken as false
-	{r.item | some r in extensions.refused} == {"discount", "waiver of blocked_path at null"} with data.aigate.custom as _custom
+	refused := {r.item | some r in extensions.refused} with data.aigate.custom as _custom
+	refused == {"discount", "waiver of blocked_path at null"}
 		with data.aigate.config.custom_can_weaken as false
 	{f.name | some f in extensions.risk_factors} == {"big_migration", "discount"} with data.aigate.custom as _custom
 		with data.aigate.config.custom_can_weaken as true
@@ -53,7 +58,10 @@ test_negative_points_and_waivers_refused_unless_allowed if {
 }
 
 test_waiver_covering_by_rule_and_path if {
-	ws := {{"rule": "r", "path": null, "reason": "", "source": "s"}, {"rule": "q", "path": "a", "reason": "", "source": "s"}}
+	ws := {
+		{"rule": "r", "path": null, "reason": "", "source": "s"},
+		{"rule": "q", "path": "a", "reason": "", "source": "s"},
+	}
 	count(extensions.covering({"rule": "r", "path": "x"})) == 1 with extensions.waivers as ws
 	count(extensions.covering({"rule": "q", "path": "a"})) == 1 with extensions.waivers as ws
 	count(extensions.covering({"rule": "q", "path": "b"})) == 0 with extensions.waivers as ws

@@ -25,9 +25,9 @@ violation(layer, rule, severity, message, path) := {
 }
 
 # A layer's mode: its own (policy.modes), else policy.mode, so a custom layer has one too.
-layer_mode(layer) := config.modes[layer] if {
-	config.modes[layer]
-} else := object.get(config, "default_mode", "block")
+# A function of the config because custom layers are named at run time, not known here.
+# regal ignore:external-reference
+layer_mode(layer) := object.get(object.get(config, "modes", {}), layer, object.get(config, "default_mode", "block"))
 
 # path_batch prepares a collection of paths for matching, once for all pattern lists: the paths
 # joined with newlines, which one `regex.find_n` scans for every match, and the rare paths that

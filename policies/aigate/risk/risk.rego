@@ -73,11 +73,13 @@ _candidate_factors := [
 # - never when the PR changes a sensitive file: tests do not make an auth or CI change less risky,
 #   so a test under auth/ cannot cancel its own sensitive points, and neither can a test elsewhere.
 # The test patterns are matched only when the credit is worth points.
+default _tests_points := 0
+
 _tests_points := _weights.tests_included if {
 	_weights.tests_included != 0
 	count(sensitive_files) == 0
 	count(credited_test_files) > 0
-} else := 0
+}
 
 _file_by_path := {file.path: file | some file in input.files}
 
@@ -92,9 +94,11 @@ credited_test_files := {path |
 # source or a change made elsewhere, and a person decides. Listed as a factor worth 0 points.
 _empty_change if count(input.files) == 0
 
+default _empty_factors := []
+
 _empty_factors := [{"name": "no_changes", "points": 0, "detail": "the PR changes no file: never auto-merged"}] if {
 	_empty_change
-} else := []
+}
 
 # Custom rules' risk factors (data.aigate.custom.<name>.risk_factors) count after the built-in ones.
 factors := array.concat(
