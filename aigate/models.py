@@ -57,6 +57,10 @@ def _is_false(value: object) -> bool:
     return value is False
 
 
+def _is_zero(value: object) -> bool:
+    return value == 0
+
+
 FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "mode_changed"]
 Severity = Literal["critical", "high", "medium", "low", "info"]
 Mode = Literal["observe", "warn", "block"]
@@ -247,6 +251,9 @@ class ScanReport(_Input):
     # What the report covers, whatever it found: `scanning.required` is checked against these.
     categories: tuple[FindingCategory | Literal["coverage"], ...] = ()
     findings: int = Field(default=0, ge=0)
+    # aigate's built-in secret check only: added lines past its budget (scanning.builtin_secrets.max_added_lines),
+    # not read. Left out while 0, so documents without it serialise as before.
+    unchecked_lines: int = Field(default=0, ge=0, exclude_if=_is_zero)
 
 
 class SandboxTestResults(_Input):

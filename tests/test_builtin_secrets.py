@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from aigate import Gate
 from aigate.config import config_from_mapping
@@ -46,3 +47,42 @@ def test_switched_off() -> None:
     gate = Gate(config_from_mapping({"scanning": {"builtin_secrets": {"enabled": False}}}))
     assert gate.input_document(diff=DIFF).findings == ()
     assert json.loads(gate.input_document(diff=DIFF).model_dump_json())["scans"] == []
+
+
+def _many_lines_diff(lines: int, secret_at: int) -> str:
+    added = [f'+VALUE_{n} = "{KEY_ID}"' if n == secret_at else f"+value_{n} = {n}" for n in range(1, lines + 1)]
+    return (
+        "diff --git a/app/big.py b/app/big.py\nnew file mode 100644\nindex 0000000..2222222\n"
+        f"--- /dev/null\n+++ b/app/big.py\n@@ -0,0 +1,{lines} @@\n" + "\n".join(added) + "\n"
+    )
+
+
+def test_budget_bounds_the_check_and_the_rest_is_never_clean() -> None:
+    """Past scanning.builtin_secrets.max_added_lines nothing is read: the key on line 25 is not found, the
+    report says 20 lines went unchecked, and the policy refuses to call that clean."""
+    diff = _many_lines_diff(30, secret_at=25)
+    gate = Gate(config_from_mapping({"scanning": {"builtin_secrets": {"max_added_lines": 10}}}))
+    document = gate.input_document(pr=PR, diff=diff)
+    assert [f for f in document.findings if f.tool == "aigate"] == []
+    assert [(r.format, r.unchecked_lines) for r in document.scans] == [("builtin-secrets", 20)]
+    decision = gate.evaluate(document)
+    incomplete = [v for v in decision.violations if v.rule == "secret_check_incomplete"]
+    assert [(v.layer, v.blocking) for v in incomplete] == [("scanning", True)]
+    assert "20 added lines" in incomplete[0].message and decision.outcome == "block"
+
+
+def test_within_the_budget_every_line_is_read_and_nothing_is_unchecked() -> None:
+    diff = _many_lines_diff(30, secret_at=25)
+    gate = Gate(config_from_mapping({"scanning": {"builtin_secrets": {"max_added_lines": 30}}}))
+    document = gate.input_document(pr=PR, diff=diff)
+    assert [(f.rule_id, f.line) for f in document.findings if f.tool == "aigate"] == [("AWS Access Key", 25)]
+    assert "unchecked_lines" not in json.loads(document.model_dump_json())["scans"][0]  # left out while 0
+    assert "secret_check_incomplete" not in {v.rule for v in gate.evaluate(document).violations}
+
+
+def test_a_secret_scanners_report_covers_what_the_budget_left(tmp_path: Path) -> None:
+    report = tmp_path / "gitleaks.json"
+    report.write_text("[]")
+    gate = Gate(config_from_mapping({"scanning": {"builtin_secrets": {"max_added_lines": 10}}}))
+    decision = gate.evaluate(pr=PR, diff=_many_lines_diff(30, secret_at=25), scans=[f"gitleaks={report}"])
+    assert "secret_check_incomplete" not in {v.rule for v in decision.violations}

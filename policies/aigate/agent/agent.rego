@@ -8,12 +8,19 @@ import rego.v1
 
 _agents := data.aigate.config.agents
 
+# Each signal's value once, normalised as detection compares it.
+_signal_values := {data.aigate.detection.normalise(signal.value) | some signal in data.aigate.detection.signals}
+
+# Each agent's patterns as one alternation, in table order: one regex call per agent and value
+# (measured: per pattern and signal, naming the agent took 1.9 ms of a 4.4 ms decision on a 20-file PR).
+_agent_regexes := [concat("|", [concat("", ["(?:", p.regex, ")"]) | some p in agent.patterns]) | some agent in _agents]
+
 # Every agent with a pattern matching the value of some detection signal.
 matched contains agent.name if {
-	some agent in _agents
-	some signal in data.aigate.detection.signals
-	some p in agent.patterns
-	regex.match(p.regex, data.aigate.detection.normalise(signal.value))
+	some i, agent in _agents
+	count(agent.patterns) > 0 # an empty alternation would match anything
+	some value in _signal_values
+	regex.match(_agent_regexes[i], value)
 }
 
 # The first agent of the table that matched; `human` when detection does not mark the PR as AI;

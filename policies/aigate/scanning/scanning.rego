@@ -22,7 +22,11 @@ new_dependencies := [dependency | some dependency in input.dependencies; depende
 # or every finding with scanning.count_preexisting. A finding that does not say counts.
 counted_findings := input.findings if {
 	_settings.count_preexisting
-} else := [f | some f in input.findings; object.get(f, "introduced", true)]
+} else := input.findings if {
+	count(_preexisting) == 0
+} else := [f | some f in input.findings; not f.introduced == false]
+
+_preexisting := [f | some f in input.findings; f.introduced == false]
 
 violations contains data.aigate.lib.violation("scanning", "scan_threshold", severity, message, null) if {
 	some severity in severities
@@ -57,23 +61,31 @@ default _who := "human"
 _who := "AI-generated" if data.aigate.detection.is_ai
 
 # A category without a threshold of its own uses "other"; test failures and (while block_secrets is
-# on) secrets have rules of their own.
-_threshold(finding) := object.get(block_on, finding.category, block_on.other)
-
-_over_threshold(finding) if {
-	not finding.category == "test"
-	not _secret_ruled(finding)
-	threshold := _threshold(finding)
+# on) secrets have rules of their own. Whether a category's findings of a severity reach its threshold
+# is decided once per (category, severity) pair present, not per finding (measured: per finding, 88 ms
+# of the decision on 10,000 findings).
+_over_pair(category, severity) if {
+	category != "test"
+	not _secret_ruled(category)
+	threshold := object.get(block_on, category, block_on.other)
 	threshold != null
-	_settings.severity_rank[finding.severity] <= threshold.rank
+	_settings.severity_rank[severity] <= threshold.rank
 }
 
-_secret_ruled(finding) if {
-	finding.category == "secret"
-	_settings.block_secrets
-}
+_secret_ruled("secret") if _settings.block_secrets
 
-findings_over_threshold := [f | some f in counted_findings; _over_threshold(f)]
+_pairs := {[f.category, f.severity] | some f in counted_findings}
+
+_over_pairs := {pair | some pair in _pairs; _over_pair(pair[0], pair[1])}
+
+default findings_over_threshold := []
+
+findings_over_threshold := [f |
+	some f in counted_findings
+	_over_pairs[[f.category, f.severity]]
+] if {
+	count(_over_pairs) > 0
+}
 
 _categories_over := {f.category | some f in findings_over_threshold}
 
@@ -119,6 +131,20 @@ violations contains data.aigate.lib.violation("scanning", "scan_missing", "high"
 	some category in _settings.required
 	not reported_categories[category]
 	message := sprintf("no %s report was given, and scanning.required lists %s", [category, category])
+}
+
+# aigate's own secret check reads a bounded number of added lines (scanning.builtin_secrets.max_added_lines):
+# lines past it were never looked at, so a PR that large is not clean unless a secret scanner covered it.
+violations contains data.aigate.lib.violation("scanning", "secret_check_incomplete", "high", message, null) if {
+	not reported_categories.secret
+	some report in object.get(input, "scans", [])
+	report.format == "builtin-secrets"
+	unchecked := object.get(report, "unchecked_lines", 0)
+	unchecked > 0
+	message := sprintf(
+		"aigate's secret check left %d added lines unread (over its budget): give a secret scanner's report",
+		[unchecked],
+	)
 }
 
 # Coverage of the added lines a coverage report measures, against scanning.min_changed_line_coverage.

@@ -170,6 +170,26 @@ test_required_category_without_report if {
 	[[v.rule, v.message] | some v in vs] == [["scan_missing", message]]
 }
 
+_builtin_report(unchecked) := {
+	"tool": "aigate", "format": "builtin-secrets", "source": "diff",
+	"categories": ["secret"], "findings": 0, "unchecked_lines": unchecked,
+}
+
+test_secret_check_over_its_budget_is_never_clean if {
+	inp := {"findings": [], "scans": [_builtin_report(120)]}
+	vs := scanning.violations with input as inp with data.aigate.config.scanning as _full_settings
+	message := "aigate's secret check left 120 added lines unread (over its budget): give a secret scanner's report"
+	[[v.rule, v.severity, v.message] | some v in vs] == [["secret_check_incomplete", "high", message]]
+}
+
+test_secret_check_within_budget_or_covered_by_a_scanner if {
+	complete := {"findings": [], "scans": [_builtin_report(0)]}
+	count(scanning.violations) == 0 with input as complete with data.aigate.config.scanning as _full_settings
+	gitleaks := {"tool": "gitleaks", "format": "gitleaks", "source": "g.json", "categories": ["secret"], "findings": 0}
+	covered := {"findings": [], "scans": [_builtin_report(120), gitleaks]}
+	count(scanning.violations) == 0 with input as covered with data.aigate.config.scanning as _full_settings
+}
+
 test_changed_line_coverage_below_minimum if {
 	settings := object.union(_full_settings, {"min_changed_line_coverage": 80})
 	low := {"findings": [], "coverage": {"measured": 6, "covered": 1, "files": []}}
