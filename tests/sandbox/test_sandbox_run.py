@@ -143,7 +143,9 @@ def host_server() -> Iterator[int]:
     server.close()
 
 
-_PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=junit.xml"]
+# (-p no:aigate: aigate's own pytest plugin is not the tested project's, and an editable install of aigate
+# points outside the sandbox.)
+_PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:aigate", "--junitxml=junit.xml"]
 _SETTINGS = SandboxSettings(junit=("junit.xml",))
 
 
@@ -330,8 +332,8 @@ def test_toolchain_under_the_hosts_tmp_stays_visible(repo: Path, tmp_path: Path)
 def test_cli_loop_sandbox_coverage_feeds_changed_line_coverage(repo: Path, tmp_path: Path) -> None:
     report_path = tmp_path / "out" / "sandbox.json"
     report_path.parent.mkdir()
-    command = (f"{sys.executable} -m coverage run -m pytest -q -p no:cacheprovider --junitxml=junit.xml test_calc.py"
-               f" && {sys.executable} -m coverage json -q -o coverage.json")
+    command = (f"{sys.executable} -m coverage run -m pytest -q -p no:cacheprovider -p no:aigate"
+               f" --junitxml=junit.xml test_calc.py && {sys.executable} -m coverage json -q -o coverage.json")
     run = run_cli("sandbox", "run", "--repo", repo, "--head", "HEAD", "--report", report_path, "--", "sh", "-c",
                   command)
     assert run.code == 0, run.stderr
