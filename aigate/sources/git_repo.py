@@ -115,17 +115,9 @@ class RepositorySnapshot:
     head_id: str
     # Per file, in the order of `files`: (old, new) blob ids, None where the side does not exist.
     blob_ids: tuple[tuple[str | None, str | None], ...] = field(default=(), repr=False)
-    # The whole patch, already being read by `prefetch` (the CLI), for the same base and head ids.
-    prefetched_patch: _Background | None = field(default=None, repr=False, compare=False)
 
     def patch(self, paths: Collection[str] | None = None, *, max_bytes: int = MAX_DIFF_BYTES) -> str:
         """The unified diff (`git diff base...head`) of the whole PR, or of the changes to `paths`."""
-        if paths is None and max_bytes == MAX_DIFF_BYTES and self.prefetched_patch is not None:
-            if self.prefetched_patch.succeeded():
-                ids, chunks = self.prefetched_patch.result()
-                if ids == (self.base_id, self.head_id):
-                    return _decode(b"".join(chunks))
-            # Anything else (an error, other revisions): read it again, and meet any error here.
         chunks = _stream_with_base_attributes(
             _Git(self.repository), self.base_id, self._patch_arguments(paths), limit=max_bytes
         )
@@ -219,7 +211,6 @@ def _read_repository(
         if not revision or revision.startswith("-"):
             raise RepositoryError(git.source, f"{option} {revision!r} is not a revision")
     started = _PREFETCHED.pop((str(repo), base, head, max_diff_bytes), None)
-    patch_started = _PREFETCHED_PATCHES.pop((str(repo), base, head, max_diff_bytes), None)
     if started is not None and started.succeeded():
         (base_id, head_id), chunks = started.result()
         changes = _Background(lambda: _read_changes(chunks, git.source))
@@ -259,7 +250,6 @@ def _read_repository(
         base_id=base_id,
         head_id=head_id,
         blob_ids=blob_ids,
-        prefetched_patch=patch_started,
     )
 
 
@@ -317,7 +307,6 @@ def _changes_arguments(base_id: str, head_id: str) -> list[str]:
 
 # Diffs started by `prefetch`, each taken once by the read_repository call with the same arguments.
 _PREFETCHED: dict[tuple[str, str, str, int], _Background] = {}
-_PREFETCHED_PATCHES: dict[tuple[str, str, str, int], _Background] = {}
 
 
 def prefetch(repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF_BYTES) -> None:
@@ -333,20 +322,9 @@ def prefetch(repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF
         arguments = _changes_arguments(base_id, head_id)
         return (base_id, head_id), list(_stream_with_base_attributes(git, base_id, arguments, limit=max_diff_bytes))
 
-    def run_patch() -> tuple[tuple[str, str], list[bytes]]:
-        base_id, head_id = _resolve(git, base, head)
-        arguments = ["diff", *_DIFF_OPTIONS, "--end-of-options", f"{base_id}...{head_id}", "--"]
-        return (base_id, head_id), list(_stream_with_base_attributes(git, base_id, arguments, limit=max_diff_bytes))
-
     background = _Background(run)
     background.__enter__()
     _PREFETCHED[(str(repo), base, head, max_diff_bytes)] = background
-    # The whole patch too, on a second git process: by default the built-in secret check reads every added
-    # line, and git's line diff is the slow part of both (measured at 10,000 files: numstat 0.6 s, patch 1.5 s).
-    # When nothing asks for the patch, its output is dropped with the process.
-    patch = _Background(run_patch)
-    patch.__enter__()
-    _PREFETCHED_PATCHES[(str(repo), base, head, max_diff_bytes)] = patch
 
 
 class _Background:
