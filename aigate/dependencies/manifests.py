@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 __all__ = ["Declared", "is_manifest", "manifest_kind", "parse_lines", "parse_manifest"]
@@ -96,8 +95,8 @@ def _pep508(text: str) -> Declared | None:
     if not text or text.startswith(("#", "-", "git+", "http:", "https:", "file:", ".")):
         return None
     try:
-        requirement = Requirement(text)
-    except InvalidRequirement:
+        requirement = _requirement(text)
+    except ValueError:  # packaging's InvalidRequirement
         return None
     specifiers = list(requirement.specifier)
     exact = [s.version for s in specifiers if s.operator in ("==", "===") and "*" not in s.version]
@@ -373,3 +372,11 @@ _LINE = {
     "gemfile": _gem_line,
 }  # fmt: skip
 _MULTI_LINE = {"poetry_lock": _python_lock_lines, "uv_lock": _python_lock_lines, "package_lock": _package_lock_lines}
+
+
+def _requirement(text: str) -> Any:
+    # packaging.requirements (its parser) is imported only when a requirement is read: every evaluation
+    # imports this module, few PRs change a manifest (~20 ms).
+    from packaging.requirements import Requirement
+
+    return Requirement(text)

@@ -10,9 +10,7 @@ import json
 import os
 import subprocess
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -117,6 +115,9 @@ class RegistryClient:
         return {"exists": True, "first_published": created if isinstance(created, str) else None}
 
     def _get(self, url: str, accept: str) -> tuple[int, bytes, str]:
+        import urllib.error  # http.client and friends (~20 ms): only when a registry is asked
+        import urllib.request
+
         request = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "aigate"})
         self.requests_sent += 1
         try:

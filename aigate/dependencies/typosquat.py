@@ -8,8 +8,6 @@ from functools import cache
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
-from rapidfuzz.distance import DamerauLevenshtein
-from rapidfuzz.process import extractOne
 
 from aigate.errors import ConfigError
 
@@ -36,6 +34,10 @@ class PopularNames:
         # Short names sit one edit from many others ("six", "sip", "pip"): not a useful signal.
         if not popular or key in popular or len(key) < 5:
             return None
+        # Imported here: every evaluation imports this package, few PRs add a dependency (~20 ms).
+        from rapidfuzz.distance import DamerauLevenshtein
+        from rapidfuzz.process import extractOne
+
         match = extractOne(key, sorted(popular), scorer=DamerauLevenshtein.distance, score_cutoff=SEARCH_DISTANCE)
         if match is None:
             return None
