@@ -37,6 +37,7 @@ from aigate.config import load_config
 from aigate.document import build_input_document
 from aigate.gate import Gate
 work = Path(sys.argv[2])
+work.mkdir(parents=True, exist_ok=True)
 (work / "config.yml").write_text(CONFIG)
 pr = generate_pr(work / "typical", files=20, changed_lines=400, findings=3)
 document = build_input_document(pr=pr.pr, commits=pr.commits, diff=pr.diff, scans=[pr.scan])
