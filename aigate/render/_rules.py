@@ -56,6 +56,11 @@ _RULES: dict[str, RuleHelp] = {
         "A secret scanner found a secret",
         "Any secret finding is a violation (`scanning.block_secrets`). Remove the secret and rotate it.",
     ),
+    "secret_check_incomplete": RuleHelp(
+        "aigate's own secret check did not read every added line",
+        "The built-in secret check reads at most `scanning.builtin_secrets.max_added_lines` added lines; the "
+        "rest of this PR was never checked. Give a secret scanner's report (`--scan gitleaks=…`), or raise the budget.",
+    ),
     "gate_config_changed": RuleHelp(
         "The PR changes the gate itself",
         "The PR changes the gate's config, its policies, CI definitions, CODEOWNERS or .gitattributes. "
