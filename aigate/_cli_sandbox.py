@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aigate.config import CONFIG_FILE_NAME, load_config
+from aigate.config import CONFIG_FILE_NAME
 from aigate.errors import AigateError
 
 __all__ = ["add_sandbox_commands"]
@@ -28,6 +28,9 @@ def add_sandbox_commands(subparsers: Any) -> None:
     )
     run.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
     run.add_argument("--head", required=True, help="the revision to run (the PR's head)")
+    run.add_argument("--base", help=f"the PR's base revision: its {CONFIG_FILE_NAME} is the one obeyed (without "
+                     "--config); a config from the checkout itself is the PR's own, and its sandbox settings "
+                     "are ignored")
     run.add_argument("--config", type=Path, help=f"path to {CONFIG_FILE_NAME} (its `sandbox` section)")
     run.add_argument("--setup", help="a shell command run first WITH network, e.g. 'python -m venv .venv && ...'")
     run.add_argument("--report", type=Path, help="write the report here (default: standard output); the JUnit and "
@@ -44,10 +47,14 @@ def _run(args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         raise AigateError("sandbox run: no command given; put it after `--`, e.g. -- python -m pytest")
-    config_path = args.config
-    if config_path is None and Path(CONFIG_FILE_NAME).is_file():
-        config_path = Path(CONFIG_FILE_NAME)
-    settings = SandboxSettings.from_config(load_config(config_path).settings["sandbox"])
+    from aigate.trust import resolve_config
+
+    # The same trust rule as `evaluate`: the code under test must not choose its own sandbox.
+    config = resolve_config(config=args.config, repo=args.repo, base=args.base)
+    for ignored in config.ignored_settings:
+        print(f"aigate: {config.source}: {ignored.setting} ignored: the file is the checkout's own, not trusted",
+              file=sys.stderr)
+    settings = SandboxSettings.from_config(config.settings["sandbox"])
     artifacts_dir = None
     if args.report is not None:
         artifacts_dir = args.report.parent / f"{args.report.stem}-artifacts"

@@ -90,6 +90,8 @@ CODE_CHOOSING_SETTINGS: tuple[tuple[str, ...], ...] = (
     ("sandbox", "read_only_paths"),
     ("sandbox", "env_allow"),
     ("sandbox", "allow_setup"),
+    # Limits the PR's code runs under: raised by the PR, its code could hold the runner for hours.
+    ("sandbox", "limits"),
 )
 # Settings naming files aigate writes: they must resolve inside the repository or the state folder.
 _WRITTEN_PATH_SETTINGS: tuple[tuple[str, ...], ...] = (("audit", "path"), ("audit", "decision_log"))

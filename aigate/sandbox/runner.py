@@ -103,8 +103,10 @@ def _host_paths(environment: Mapping[str, str], extra: Sequence[str]) -> list[st
 def _bwrap_argv(
     bwrap: str, worktree: Path, environment: Mapping[str, str], host_paths: Sequence[str], *, network: bool
 ) -> list[str]:
+    # --cap-drop ALL: run by root, bwrap would otherwise keep every capability inside the namespace,
+    # enough to remount the read-only system writable.
     argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-user", "--unshare-pid", "--unshare-ipc",
-            "--unshare-uts", "--unshare-cgroup-try", "--hostname", "aigate-sandbox"]
+            "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL", "--hostname", "aigate-sandbox"]
     if not network:
         argv.append("--unshare-net")
     for directory in _SYSTEM_DIRS:
@@ -339,7 +341,9 @@ def run_sandbox(
     with tempfile.TemporaryDirectory(prefix="aigate-sandbox-") as scratch_name:
         scratch = Path(scratch_name)
         worktree = scratch / "worktree"
-        _git(repo, "clone", "--quiet", "--shared", "--no-checkout", "--", str(repo.resolve()), str(worktree))
+        # --no-local: a copy of the objects. --shared would point at the user's object store, which
+        # is not mounted inside (git there fails), and hard links would let the run rewrite it.
+        _git(repo, "clone", "--quiet", "--no-local", "--no-checkout", "--", str(repo.resolve()), str(worktree))
         _git(worktree, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", sha)
         if setup is not None:
             argv = _bwrap_argv(bwrap, worktree, environment, host_paths, network=True)

@@ -231,6 +231,53 @@ def test_writes_outside_the_worktree_are_refused(repo: Path, tmp_path: Path) -> 
     assert _git(repo, "status", "--porcelain") == ""
 
 
+def test_no_capabilities_even_when_run_by_root(repo: Path) -> None:
+    # Root running bwrap keeps every capability in the namespace unless they are dropped, and
+    # CAP_SYS_ADMIN there is enough to remount the read-only system writable.
+    command = ["sh", "-c", "grep -E '^Cap(Eff|Prm|Bnd):' /proc/self/status; mount -o remount,rw /etc; echo mount=$?"]
+    report = run_sandbox(repo, "HEAD", command)
+    capabilities = dict(line.split(":\t") for line in report.output_tail.splitlines() if line.startswith("Cap"))
+    assert capabilities == {"CapPrm": "0000000000000000", "CapEff": "0000000000000000",
+                            "CapBnd": "0000000000000000"}, report.output_tail
+    assert "mount=0" not in report.output_tail
+
+
+def test_the_checkouts_own_config_cannot_widen_its_sandbox(tmp_path: Path) -> None:
+    # The PR's tree is what runs; a config in that tree must not choose what the run can see.
+    secret = tmp_path / "runner-secrets"
+    secret.mkdir()
+    (secret / "key").write_text("planted")
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    _git(checkout, "init", "-q", "-b", "main")
+    (checkout / ".ai-code-gate.yml").write_text('sandbox:\n  env_allow: ["PATH", "BASE_CHOSEN"]\n')
+    _git(checkout, "add", "-A")
+    _git(checkout, "-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qm", "base")
+    base = _git(checkout, "rev-parse", "HEAD")
+    (checkout / ".ai-code-gate.yml").write_text(
+        f'sandbox:\n  env_allow: ["*"]\n  read_only_paths: ["{secret}"]\n  limits: {{wall_seconds: 86400}}\n')
+    _git(checkout, "-c", "user.name=a", "-c", "user.email=a@example.com", "commit", "-qam", "widen")
+    probe = ["sh", "-c", f"echo base=$BASE_CHOSEN head=$HEAD_CHOSEN; cat {secret}/key || echo unseen"]
+    env = {"BASE_CHOSEN": "b", "HEAD_CHOSEN": "h"}
+
+    own = run_cli("sandbox", "run", "--head", "HEAD", "--", *probe, cwd=checkout, env=env)
+    assert own.code == 0, own.stderr
+    tail = json.loads(own.stdout)["output_tail"]
+    assert "base= head=" in tail and "planted" not in tail and "unseen" in tail
+    assert "sandbox.read_only_paths ignored" in own.stderr and "sandbox.limits ignored" in own.stderr
+
+    from_base = run_cli("sandbox", "run", "--head", "HEAD", "--base", base, "--", *probe, cwd=checkout, env=env)
+    assert from_base.code == 0, from_base.stderr
+    assert "base=b head=" in json.loads(from_base.stdout)["output_tail"]
+
+
+def test_git_works_inside_on_its_own_copy(repo: Path) -> None:
+    # Tests often ask git (versions from tags, changed files): the scratch clone must be whole.
+    report = run_sandbox(repo, "HEAD", ["git", "log", "-1", "--format=head=%H"])
+    assert report.exit_code == 0, report.output_tail
+    assert f"head={_git(repo, 'rev-parse', 'HEAD')}" in report.output_tail
+
+
 def test_setup_runs_first_and_can_be_forbidden(repo: Path) -> None:
     report = run_sandbox(repo, "HEAD", ["cat", "prepared.txt"], setup="echo prepared > prepared.txt")
     assert report.exit_code == 0 and "prepared" in report.output_tail

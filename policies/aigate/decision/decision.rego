@@ -55,7 +55,7 @@ risk := data.aigate.risk.summary if {
 }
 
 # The agent detection names, and the per-agent override applied (null: none).
-agent := {"name": data.aigate.agent.name, "override": data.aigate.agent.override}
+agent := {"name": data.aigate.extensions.agent_name, "override": data.aigate.agent.override}
 
 # Which exceptions waived something, which expired, which waived nothing.
 exceptions := data.aigate.exceptions.report({v.waiver.exception |

@@ -57,6 +57,23 @@ test_custom_signal_makes_a_pr_ai if {
 		with data.aigate.custom as {"internal": {"signals": {{"value": "internal-bot"}}}}
 }
 
+test_custom_signal_alone_is_never_judged_as_human if {
+	inp := {
+		"pr": {"labels": [], "author": {"login": "bob", "type": "User"}, "head_branch": "x", "body": ""},
+		"commits": [], "files": [_authoring_file("docs/a.md")], "findings": [], "dependencies": [],
+	}
+	custom := {"internal": {"signals": {{"value": "internal-bot"}}}}
+	decision.agent == {"name": "unknown", "override": null} with input as inp with data.aigate.custom as custom
+	lax := object.union(data.aigate.config, {"default_mode": "observe"})
+	decision.agent == {"name": "human", "override": "human"} with input as inp
+		with data.aigate.config.overrides as {"human": lax}
+	decision.outcome == "block" with input as inp with data.aigate.custom as custom
+		with data.aigate.config.overrides as {"human": lax}
+	[v.rule | some v in decision.violations; v.blocking] == ["human_override_on_ai_pr"] with input as inp
+		with data.aigate.custom as custom
+		with data.aigate.config.overrides as {"human": lax}
+}
+
 test_agent_override_adjusts_limits if {
 	inp := _authoring_input([_authoring_file("a.md"), _authoring_file("b.md")])
 	limits := {"max_files": 1, "max_lines_added": null, "max_lines_removed": null}

@@ -75,6 +75,31 @@ is_ai if count(signals) > 0
 
 all_signals := data.aigate.detection.signals | signals
 
+# The agent the decision names. data.aigate.agent names it from built-in detection alone (the
+# config custom rules read depends on it), so a PR only a custom signal marks as AI is `unknown`.
+agent_name := "unknown" if {
+	data.aigate.agent.name == "human"
+	is_ai
+} else := data.aigate.agent.name
+
+# The `human` override was chosen before custom signals counted; it must not judge an AI PR.
+# Blocking whatever the modes say: the override that set them is the one in question.
+violations contains {
+	"rule": "human_override_on_ai_pr",
+	"layer": "detection",
+	"severity": "high",
+	"message": concat("", [
+		"a custom signal marks this PR as AI, but it was judged with overrides.human; ",
+		"name its agent in detection.agents, or drop overrides.human",
+	]),
+	"path": null,
+	"mode": "block",
+	"blocking": true,
+} if {
+	data.aigate.agent.override == "human"
+	is_ai
+}
+
 _factors contains {
 	"name": f.name,
 	"points": f.points,

@@ -10,13 +10,16 @@ report := input.sandbox if input.sandbox != null
 
 has_report if report
 
-# The report is for one of the PR's commits, when the PR's commits are known.
-_head_known if {
-	some commit in input.commits
-	commit.sha == report.head
-}
+# The PR's head: its last commit (commits are oldest first, as git and the hosts list them).
+# A report for an earlier commit tested code that is not the code being merged.
+_pr_head := input.commits[count(input.commits) - 1].sha
 
-_head_known if count([c | some c in input.commits; c.sha != ""]) == 0
+_head_known if report.head == _pr_head
+
+# Without the commits' identities there is nothing to compare with.
+_head_known if not _pr_head
+
+_head_known if _pr_head == ""
 
 failed_tests := report.tests.failures + report.tests.errors
 
@@ -58,5 +61,5 @@ violations contains data.aigate.lib.violation("sandbox", "sandbox_escape", "crit
 violations contains data.aigate.lib.violation("sandbox", "sandbox_head_mismatch", "high", message, null) if {
 	has_report
 	not _head_known
-	message := sprintf("the sandbox report is for %s, which is not one of the PR's commits", [report.head])
+	message := sprintf("the sandbox report is for %s, not the PR's head %s", [report.head, _pr_head])
 }

@@ -62,6 +62,24 @@ test_report_for_another_revision if {
 	_rules(object.union(_report, {"head": "def"}), false) == {"sandbox_head_mismatch"}
 }
 
+test_report_for_an_earlier_commit_of_the_pr if {
+	vs := sandbox.violations with input.sandbox as _report
+		with input.commits as [{"sha": "abc"}, {"sha": "fed"}]
+		with data.aigate.config.sandbox as {"required": false}
+		with data.aigate.config.modes.sandbox as "block"
+	[v.message | some v in vs] == ["the sandbox report is for abc, not the PR's head fed"]
+}
+
+test_head_unknown_without_commit_identities if {
+	every commits in [[], [{"sha": ""}]] {
+		vs := sandbox.violations with input.sandbox as _report
+			with input.commits as commits
+			with data.aigate.config.sandbox as {"required": false}
+			with data.aigate.config.modes.sandbox as "block"
+		vs == set()
+	}
+}
+
 test_observe_mode_does_not_block if {
 	report := object.union(_report, {"exit_code": -9, "limit_hit": "wall_time"})
 	vs := _violations(report, false, "observe")
