@@ -12,12 +12,12 @@ has_report if report
 
 # The PR's head: its last commit (commits are oldest first, as git and the hosts list them).
 # A report for an earlier commit tested code that is not the code being merged.
+# Without the commits' identities ("": no commits, or no sha) there is nothing to compare with.
+default _pr_head := ""
+
 _pr_head := input.commits[count(input.commits) - 1].sha
 
 _head_known if report.head == _pr_head
-
-# Without the commits' identities there is nothing to compare with.
-_head_known if not _pr_head
 
 _head_known if _pr_head == ""
 
