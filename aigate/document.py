@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -14,9 +15,9 @@ from pydantic import ValidationError
 from aigate.errors import DiffError, InputDocumentError
 from aigate.models import Commit, Dependency, FileChange, Finding, Generation, InputDocument, PullRequest
 from aigate.sandbox.report import SandboxReport
-from aigate.scanning import ScanningOptions, assemble_scanning
+from aigate.scanning import ScanningOptions, assemble_scanning, prepare_scanning
 from aigate.sources._io import first_validation_problem, parse_json, read_json, read_text
-from aigate.sources.added_lines import read_diff_lines
+from aigate.sources.added_lines import DiffLines, read_diff_lines
 from aigate.sources.commits import load_commits, load_commits_file
 from aigate.sources.config_change import CONFIG_FILE_NAME, config_change
 from aigate.sources.diff import parse_diff
@@ -63,8 +64,8 @@ def build_input_document(
     (default: the defaults of the `scanning` config section).
     """
     options = scanning or ScanningOptions()
-    # The diff's text, read only when added lines are needed (diff-aware findings, coverage, secrets).
-    diff_text: Callable[[], str] | None = None
+    # The changed lines, read only when needed (diff-aware findings, coverage, secrets).
+    changed_lines: Callable[[], DiffLines | None] = functools.partial(_known_lines, None)
     # Both versions of a changed file, when a repository can give them (manifests are read whole).
     versions: Callable[[FileChange], tuple[str | None, str | None]] | None = None
     pull_request = _pull_request(pr)
@@ -72,15 +73,24 @@ def build_input_document(
     files: tuple[FileChange, ...] = ()
     # The PR's change to the gate's config, for reviewers (never applied).
     config_diff: str | None = None
+    # Reports are read first: with --repo, git is diffing meanwhile (the CLI starts it before its imports).
+    evidence = None if sandbox is None else load_sandbox_report(sandbox)
+    # The sandbox's coverage files measure the PR's added lines like any coverage report given.
+    scans = [*scans, *(evidence.coverage_files if evidence is not None else ())]
+    reports = []
+    for scan in scans:
+        spec = parse_scan_spec(scan)
+        reports.append((str(spec.path), load_scan_file(spec.path, format=spec.format)))
     if repo is not None:
         if not base or not head:
             raise InputDocumentError("--repo", "needs both --base and --head")
+        prepare_scanning(options)
         from aigate.sources.git_repo import read_repository  # subprocess and tempfile: only for --repo
 
         snapshot = read_repository(repo, base, head)
         commit_list = snapshot.commits
         files = snapshot.files
-        diff_text = snapshot.patch  # read only when added lines are needed
+        changed_lines = functools.partial(_known_lines, snapshot.lines)  # read from git's patch as asked
         versions = snapshot.file_versions
         if any(CONFIG_FILE_NAME in (change.path, change.old_path) for change in files):
             # Only the config's own hunks are read: the PR's whole patch may be large.
@@ -96,20 +106,12 @@ def build_input_document(
     if diff is not None:
         versions = None
         files, given_text = _files(diff)
-        diff_text = None if given_text is None else (lambda: given_text)
+        changed_lines = functools.partial(_known_lines, given_text)
         config_diff = given_text
-    evidence = None if sandbox is None else load_sandbox_report(sandbox)
-    # The sandbox's coverage files measure the PR's added lines like any coverage report given.
-    scans = [*scans, *(evidence.coverage_files if evidence is not None else ())]
-    reports = []
-    for scan in scans:
-        spec = parse_scan_spec(scan)
-        reports.append((str(spec.path), load_scan_file(spec.path, format=spec.format)))
-    text = diff_text
     part = assemble_scanning(
         reports,
         files=files,
-        diff_lines=lambda: read_diff_lines(text()) if text is not None else None,
+        diff_lines=changed_lines,
         dependencies=dependencies,
         options=options,
         versions=versions,
@@ -127,6 +129,10 @@ def build_input_document(
         generation=_generation(generation),
         config_change=None if config_diff is None else config_change(config_diff),
     )
+
+
+def _known_lines(lines: DiffLines | str | None) -> DiffLines | None:
+    return read_diff_lines(lines) if isinstance(lines, str) else lines
 
 
 def _generation(generation: Generation | Mapping[str, Any] | Path | None) -> Generation | None:

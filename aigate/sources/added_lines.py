@@ -9,10 +9,11 @@ Hand-written: one pass over the lines with a hunk-count walker (unidiff builds a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Callable, ItemsView, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["DiffLines", "read_diff_lines"]
+__all__ = ["DiffLines", "HunkLines", "read_diff_lines"]
 
 _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _QUOTED_ESCAPE = re.compile(rb"\\([0-3][0-7][0-7]|.)", re.DOTALL)
@@ -28,6 +29,66 @@ class DiffLines:
 
     def added_numbers(self) -> dict[str, frozenset[int]]:
         return {path: frozenset(lines) for path, lines in self.added.items()}
+
+
+class HunkLines(Mapping[int, str]):
+    """One side's changed lines of one file (line number → text), read from a patch only when asked.
+
+    Per hunk, in line order: its first line number and its count of lines on this side; `read(i)` returns
+    hunk i's lines of this side. Numbers and membership come from the headers alone, so a PR's 1,000,000
+    added lines cost nothing until some are read (the secret check reads a budget of them, findings only
+    ask membership). Few objects per file, none per hunk: the garbage collector's work grows with them."""
+
+    __slots__ = ("_counts", "_hunks", "_read", "_starts", "_texts")
+
+    def __init__(self, starts: Sequence[int], counts: Sequence[int], read: Callable[[int], list[str]]) -> None:
+        self._hunks = [index for index, count in enumerate(counts) if count]  # a hunk with none of this side's
+        self._starts = [starts[index] for index in self._hunks]
+        self._counts = [counts[index] for index in self._hunks]
+        self._read = read
+        self._texts: dict[int, list[str]] = {}
+
+    def __len__(self) -> int:
+        return sum(self._counts)
+
+    def __contains__(self, number: object) -> bool:
+        return isinstance(number, int) and self._position(number) is not None
+
+    def __getitem__(self, number: int) -> str:
+        position = self._position(number) if isinstance(number, int) else None
+        if position is None:
+            raise KeyError(number)
+        return self._lines(position)[number - self._starts[position]]
+
+    def __iter__(self) -> Iterator[int]:
+        for start, count in zip(self._starts, self._counts, strict=True):
+            yield from range(start, start + count)
+
+    def items(self) -> ItemsView[int, str]:
+        return _HunkItems(self)
+
+    def _position(self, number: int) -> int | None:
+        position = bisect_right(self._starts, number) - 1
+        if position < 0 or number >= self._starts[position] + self._counts[position]:
+            return None
+        return position
+
+    def _lines(self, position: int) -> list[str]:
+        lines = self._texts.get(position)
+        if lines is None:
+            lines = self._texts[position] = self._read(self._hunks[position])
+        return lines
+
+
+class _HunkItems(ItemsView[int, str]):
+    """(number, text) in order, each hunk read once."""
+
+    _mapping: HunkLines
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        lines = self._mapping
+        for position, start in enumerate(lines._starts):
+            yield from enumerate(lines._lines(position), start)
 
 
 def read_diff_lines(text: str) -> DiffLines:
@@ -77,7 +138,8 @@ def read_diff_lines(text: str) -> DiffLines:
 
 
 def _header_path(name: str) -> str | None:
-    name = name.rstrip("\t").split("\t")[0] if not name.startswith('"') else name
+    # git ends a name holding a space with a tab, quoted or not.
+    name = name.rstrip("\t").split("\t")[0] if not name.startswith('"') else name.rstrip("\t")
     if name == "/dev/null":
         return None
     if name.startswith('"') and name.endswith('"') and len(name) >= 2:

@@ -1,9 +1,10 @@
 """Commits, changed files and branch names of `base..head` in a local repository, read with git itself.
 
-The changed files come from `git diff --raw --numstat -z`: paths, status, modes and blob ids from --raw,
-line counts from --numstat, exactly as git counts them, and no hunk text (a tenth of the output, and
-nothing to parse line by line). Hunks are read only when asked for (`RepositorySnapshot.patch`,
-`RepositorySnapshot.added_lines`), with the same options, so they describe the same changes.
+The changed files come from `git diff --raw -z` (paths, status, modes and blob ids) and, at the same time,
+the same diff as a patch without context lines, read block by block as git writes it: its hunk headers give
+the line counts exactly as --numstat counts them (one diff of the files, not two), and its lines are decoded
+only when something reads them (`RepositorySnapshot.lines`: findings ask membership, the secret check reads a
+budget). The patch with context, for people and fixtures, is read on demand (`RepositorySnapshot.patch`).
 
 git runs with the format-changing settings pinned (prefixes, quoting, colour, context, encoding) so
 that neither the user's nor the repository's config can change what aigate reads.
@@ -16,7 +17,7 @@ import re
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from aigate.errors import RepositoryError
 from aigate.sources._io import MAX_INPUT_BYTES
+from aigate.sources.added_lines import DiffLines, HunkLines
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -72,6 +74,9 @@ _CHANGE_OPTIONS = (
 # diff.interHunkContext, diff.srcPrefix/dstPrefix, and GIT_DIFF_OPTS.
 _PATCH_OPTIONS = ("--unified=3", "--inter-hunk-context=0", "--src-prefix=a/", "--dst-prefix=b/")
 _DIFF_OPTIONS = (*_CHANGE_OPTIONS, *_PATCH_OPTIONS)
+# The patch the counts and lines are read from: no context lines (so every line is a changed one), no
+# hunks merged across unchanged lines.
+_HUNK_OPTIONS = ("--unified=0", "--inter-hunk-context=0", "--src-prefix=a/", "--dst-prefix=b/")
 
 # Fields of one commit in `git log -z` output. NUL cannot occur inside any of them (git prints the
 # message with C-string functions), and `-z` ends each commit with a NUL too.
@@ -115,6 +120,8 @@ class RepositorySnapshot:
     head_id: str
     # Per file, in the order of `files`: (old, new) blob ids, None where the side does not exist.
     blob_ids: tuple[tuple[str | None, str | None], ...] = field(default=(), repr=False)
+    # The changed lines of `files`, read from git's patch only when asked for.
+    lines: DiffLines = field(default_factory=lambda: DiffLines(added={}, removed={}), repr=False, compare=False)
 
     def patch(self, paths: Collection[str] | None = None, *, max_bytes: int = MAX_DIFF_BYTES) -> str:
         """The unified diff (`git diff base...head`) of the whole PR, or of the changes to `paths`."""
@@ -162,9 +169,7 @@ class RepositorySnapshot:
         return ["diff", *_DIFF_OPTIONS, "--end-of-options", f"{self.base_id}...{self.head_id}", "--", *pathspecs]
 
 
-def read_repository(
-    repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF_BYTES
-) -> RepositorySnapshot:
+def read_repository(repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF_BYTES) -> RepositorySnapshot:
     """`_read_repository`, with a hint when a revision or the merge base is missing (CI checkouts are
     shallow by default): fetch the full history, or the missing revision."""
     try:
@@ -196,9 +201,7 @@ def missing_history_hint(repo: Path, problem: str, base: str) -> str:
     return f"fetch the missing revision first (git fetch origin {missing}, or check out with fetch-depth: 0)"
 
 
-def _read_repository(
-    repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF_BYTES
-) -> RepositorySnapshot:
+def _read_repository(repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF_BYTES) -> RepositorySnapshot:
     """Read the commits, changed files and branch names of the PR `base`..`head` in `repo`.
 
     Raises RepositoryError, naming the repository and git's own reason, when git is missing, `repo`
@@ -212,17 +215,12 @@ def _read_repository(
             raise RepositoryError(git.source, f"{option} {revision!r} is not a revision")
     started = _PREFETCHED.pop((str(repo), base, head, max_diff_bytes), None)
     if started is not None and started.succeeded():
-        (base_id, head_id), chunks = started.result()
-        changes = _Background(lambda: _read_changes(chunks, git.source))
+        (base_id, head_id), read = started.result()
+        changes = _Background(lambda: read)
     else:
         # Both revisions are fixed to object ids once, so log and diff see the same snapshot.
         base_id, head_id = _resolve(git, base, head)
-        changes = _Background(
-            lambda: _read_changes(
-                _stream_with_base_attributes(git, base_id, _changes_arguments(base_id, head_id), limit=max_diff_bytes),
-                git.source,
-            )
-        )
+        changes = _Background(lambda: _read_changes(git, base_id, head_id, limit=max_diff_bytes))
     # git computes the diff (the slow part) while the log and branch names are read.
     with changes:
         log = git.run(
@@ -239,7 +237,7 @@ def _read_repository(
         )
         commits = _parse_log(git.source, _decode(log))
         head_branch, base_branch = _branch_name(git, head), _branch_name(git, base)
-        files, blob_ids = changes.result()
+        files, blob_ids, lines = changes.result()
     files = _with_blob_details(git, head_id, files)
     return RepositorySnapshot(
         commits=commits,
@@ -250,6 +248,7 @@ def _read_repository(
         base_id=base_id,
         head_id=head_id,
         blob_ids=blob_ids,
+        lines=lines,
     )
 
 
@@ -260,7 +259,7 @@ def _stream_with_base_attributes(git: _Git, base_id: str, arguments: list[str], 
 
 
 def _with_blob_details(git: _Git, head_id: str, files: tuple[FileChange, ...]) -> tuple[FileChange, ...]:
-    """`files` with what --raw and --numstat leave out, read from the head commit: a binary file's size,
+    """`files` with what --raw and the patch leave out, read from the head commit: a binary file's size,
     and a symlink's target (its content)."""
     # A rename or copy at 100% similarity has no mode in the input document: it may be a symlink.
     wanted = [
@@ -298,15 +297,30 @@ def _with_blob_details(git: _Git, head_id: str, files: tuple[FileChange, ...]) -
     return tuple(completed)
 
 
-def _changes_arguments(base_id: str, head_id: str) -> list[str]:
+def _raw_arguments(base_id: str, head_id: str) -> list[str]:
+    return ["diff", "--raw", "-z", "--no-abbrev", *_CHANGE_OPTIONS, "--end-of-options", f"{base_id}...{head_id}", "--"]
+
+
+def _hunk_arguments(base_id: str, head_id: str) -> list[str]:
+    return ["diff", *_CHANGE_OPTIONS, *_HUNK_OPTIONS, "--end-of-options", f"{base_id}...{head_id}", "--"]
+
+
+def _numstat_arguments(base_id: str, head_id: str, paths: Iterable[str]) -> list[str]:
+    pathspecs = [f":(literal){path}" for path in paths]
     return [
-        "diff", "--raw", "--numstat", "-z", "--no-abbrev", *_CHANGE_OPTIONS,
-        "--end-of-options", f"{base_id}...{head_id}", "--",
+        "diff", "--numstat", "-z", *_CHANGE_OPTIONS, "--end-of-options", f"{base_id}...{head_id}", "--", *pathspecs,
     ]  # fmt: skip
 
 
 # Diffs started by `prefetch`, each taken once by the read_repository call with the same arguments.
 _PREFETCHED: dict[tuple[str, str, str, int], _Background] = {}
+
+
+class _Changes(NamedTuple):
+    files: tuple[FileChange, ...]
+    # Per file, in the order of `files`: (old, new) blob ids, None where the side does not exist.
+    blob_ids: tuple[tuple[str | None, str | None], ...]
+    lines: DiffLines
 
 
 def prefetch(repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF_BYTES) -> None:
@@ -317,10 +331,9 @@ def prefetch(repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF
         return
     git = _Git(repo)
 
-    def run() -> tuple[tuple[str, str], list[bytes]]:
+    def run() -> tuple[tuple[str, str], _Changes]:
         base_id, head_id = _resolve(git, base, head)
-        arguments = _changes_arguments(base_id, head_id)
-        return (base_id, head_id), list(_stream_with_base_attributes(git, base_id, arguments, limit=max_diff_bytes))
+        return (base_id, head_id), _read_changes(git, base_id, head_id, limit=max_diff_bytes)
 
     background = _Background(run)
     background.__enter__()
@@ -369,83 +382,272 @@ _RAW_STATUS: dict[str, FileStatus] = {
 _NO_MODE = "000000"
 
 
-def _read_changes(
-    chunks: Iterable[bytes], source: str
-) -> tuple[tuple[FileChange, ...], tuple[tuple[str | None, str | None], ...]]:
-    """The changes `git diff --raw --numstat -z` prints: every --raw record (in the order of the diff),
-    then every --numstat record, in the same order."""
+class _Raw(NamedTuple):
+    """One `git diff --raw -z` record."""
+
+    old_mode: str
+    new_mode: str
+    old_id: str
+    new_id: str
+    letter: str
+    old_path: str | None  # only for a rename or copy
+    path: str
+
+    @property
+    def split_in_patch(self) -> bool:
+        """Whether the patch shows this change as a deletion and an addition: git splits a pair whose file
+        type changes (file, symlink, submodule: the mode's S_IFMT bits), and numstat does not."""
+        return _NO_MODE not in (self.old_mode, self.new_mode) and self.old_mode[:-4] != self.new_mode[:-4]
+
+
+def _read_changes(git: _Git, base_id: str, head_id: str, *, limit: int) -> _Changes:
+    """The changes of `base...head`: paths, status, modes and blob ids from `git diff --raw -z`; counts and
+    lines from the same diff as a patch without context, read as git writes it.
+
+    Every line of a context-free patch is a changed one, so its hunk headers alone give numstat's counts
+    (the same xdiff runs): git diffs the files once, where --numstat and then a patch diffed them twice.
+    The patch is read block by block while git still diffs, on the other CPU. A pair the patch splits in
+    two (a type change) is counted by --numstat itself, as before."""
+    with tempfile.TemporaryDirectory(prefix="aigate-attributes-") as scratch:
+        isolated = git.with_base_attributes(base_id, Path(scratch))
+        with _Background(
+            lambda: _read_raw(isolated.stream(_raw_arguments(base_id, head_id), limit=limit), git.source)
+        ) as raw:
+            combined: _Combined | None = None
+            for block in _blocks(isolated.stream(_hunk_arguments(base_id, head_id), limit=limit)):
+                combined = combined or _Combined(raw.result(), git.source)
+                combined.add(block)
+        records: list[_Raw] = raw.result()
+        combined = combined or _Combined(records, git.source)
+        split = [record.path for record in records if record.split_in_patch]
+        numstat = _read_numstat(isolated.run(_numstat_arguments(base_id, head_id, split), limit=limit)) if split else {}
+    return combined.result(numstat)
+
+
+def _read_raw(chunks: Iterable[bytes], source: str) -> list[_Raw]:
     fields = _fields(chunks, source)
-    raw: list[tuple[str, str, str, str, str, str | None, str]] = []
-    changes: list[dict[str, Any]] = []
+    raw: list[_Raw] = []
     for header in fields:
-        if header.startswith(b":"):
-            parts = header[1:].decode("ascii", "replace").split(" ")
-            if len(parts) != 5 or not parts[4]:
-                raise _unexpected(source, header)
-            letter = parts[4][0]
-            first = _path(next(fields, None), source)
-            second = _path(next(fields, None), source) if letter in "RC" else None
-            raw.append((*parts[:4], letter, first if second is not None else None, second or first))  # type: ignore[arg-type]
-            continue
-        # The first --numstat record: from here on, every record is one.
-        for record in _numstat_records(header, fields, source):
-            if len(changes) == len(raw):
-                raise RepositoryError(source, "git diff printed more counts than changes")
-            changes.append(_change(raw[len(changes)], record, source))
-    if len(changes) != len(raw):
-        raise RepositoryError(source, "git diff printed fewer counts than changes")
-    blob_ids = tuple(
-        (None if old_mode == _NO_MODE else old_id, None if new_mode == _NO_MODE else new_id)
-        for old_mode, new_mode, old_id, new_id, *_ in raw
-    )
-    return tuple(_file_changes().validate_python(changes)), blob_ids
-
-
-def _numstat_records(
-    first: bytes, fields: Iterator[bytes], source: str
-) -> Iterator[tuple[str, str, str, str | None, str]]:
-    """(added, removed, path, old path, new path) per --numstat record, the first one's header given."""
-    header: bytes | None = first
-    while header is not None:
-        parts = header.split(b"\t", 2)
-        if len(parts) != 3:
+        if not header.startswith(b":"):
             raise _unexpected(source, header)
-        added, removed = parts[0].decode("ascii", "replace"), parts[1].decode("ascii", "replace")
-        if parts[2]:
-            path = _path(parts[2], source)
-            yield added, removed, path, None, path
-        else:  # a rename or copy: "added\tremoved\t\0old\0new\0"
-            old, new = _path(next(fields, None), source), _path(next(fields, None), source)
-            yield added, removed, new, old, new
-        header = next(fields, None)
+        parts = header[1:].decode("ascii", "replace").split(" ")
+        if len(parts) != 5 or not parts[4] or parts[4][0] not in _RAW_STATUS:
+            raise _unexpected(source, header)
+        letter = parts[4][0]
+        first = _path(next(fields, None), source)
+        second = _path(next(fields, None), source) if letter in "RC" else None
+        old_mode, new_mode, old_id, new_id = parts[:4]
+        raw.append(_Raw(old_mode, new_mode, old_id, new_id, letter, first if second else None, second or first))
+    return raw
 
 
-def _change(
-    raw: tuple[str, str, str, str, str, str | None, str], counts: tuple[str, str, str, str | None, str], source: str
-) -> dict[str, Any]:
-    """One FileChange's fields, as `parse_diff` reads them from the same diff's patch text."""
-    old_mode, new_mode, old_id, new_id, letter, old_path, path = raw
-    added, removed, _, counted_old_path, counted_path = counts
-    if (counted_path, counted_old_path) != (path, old_path) or letter not in _RAW_STATUS:
-        raise RepositoryError(source, f"git diff printed counts for {counted_path!r} where {path!r} was expected")
-    status = _RAW_STATUS[letter]
-    if letter == "M" and old_id == new_id:
-        status = "mode_changed"
-    modes = (None if old_mode == _NO_MODE else old_mode, None if new_mode == _NO_MODE else new_mode)
-    if old_id == new_id and old_mode == new_mode:
-        modes = (None, None)  # an exact rename or copy: its patch has no index line, so no mode either
-    binary = (added, removed) == ("-", "-")
+def _read_numstat(output: bytes) -> dict[str, tuple[str, str]]:
+    """(added, removed) per path of `git diff --numstat -z` (only type changes are asked: no renames)."""
+    counts = {}
+    for record in output.split(b"\0"):
+        parts = record.split(b"\t", 2)
+        if len(parts) == 3 and parts[2]:
+            counts[_path(parts[2], "")] = (parts[0].decode("ascii", "replace"), parts[1].decode("ascii", "replace"))
+    return counts
+
+
+# A hunk header of the context-free patch, with the line break before it: content lines all start with
+# "+", "-" or "\\", so "\n@@ -" can only begin a header. git may add the function's name after " @@".
+_HUNK_AT = re.compile(rb"\n@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@[^\n]*\n")
+_SECTION_AT = b"\ndiff --git "
+_BLOCK_BYTES = 1 << 20
+_PIPE_BYTES = 1 << 20
+
+
+def _blocks(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """git's patch as it streams, in blocks of whole file sections (each from a `diff --git` line on)."""
+    pending: list[bytes] = []
+    size = 0
+    wanted = _BLOCK_BYTES  # doubled while one section is larger: each byte is joined a bounded number of times
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size < wanted:
+            continue
+        joined = b"".join(pending)
+        cut = joined.rfind(_SECTION_AT)
+        if cut < 0:
+            pending, wanted = [joined], 2 * size
+            continue
+        yield joined[: cut + 1]
+        pending, size, wanted = [joined[cut + 1 :]], len(joined) - cut - 1, _BLOCK_BYTES
+    if pending:
+        yield b"".join(pending)
+
+
+class _Combined:
+    """Each --raw record with its patch section(s), as the patch's blocks arrive: git writes both from one
+    queue, in the same order; a type change has two sections (a deletion, then an addition)."""
+
+    def __init__(self, records: list[_Raw], source: str) -> None:
+        self.records = records
+        self.source = source
+        self.parts = [2 if record.split_in_patch else 1 for record in records]
+        self.record = 0  # the record the next section belongs to
+        self.counts: list[list[int]] = [[0, 0] for _ in records]
+        self.binary = [False] * len(records)
+        self.added: dict[str, Mapping[int, str]] = {}
+        self.removed: dict[str, Mapping[int, str]] = {}
+
+    def add(self, block: bytes) -> None:
+        if not block.startswith(_SECTION_AT[1:]):
+            raise _unexpected(self.source, block)
+        start = 0
+        while start < len(block):
+            end = block.find(_SECTION_AT, start)
+            end = len(block) if end < 0 else end + 1
+            self._section(block, start, end)
+            start = end
+
+    def _section(self, block: bytes, start: int, end: int) -> None:
+        if self.record >= len(self.records):
+            raise RepositoryError(self.source, f"git diff printed more patches than the {len(self.records)} changes")
+        index = self.record
+        record = self.records[index]
+        self.parts[index] -= 1
+        if self.parts[index] == 0:
+            self.record += 1
+        first_hunk = block.find(b"\n@@ -", start, end)
+        header = block[start : end if first_hunk < 0 else first_hunk + 1]
+        if b"\nBinary files " in header:
+            self.binary[index] = True
+        if first_hunk < 0:
+            return
+        _check_names(header, record, self.source)
+        old_starts: list[int] = []
+        old_counts: list[int] = []
+        new_starts: list[int] = []
+        new_counts: list[int] = []
+        bounds: list[int] = []  # each hunk's body: start, end
+        position = first_hunk
+        for match in _HUNK_AT.finditer(block, first_hunk, end):
+            if match.start() != position:
+                raise RepositoryError(self.source, f"git diff printed a malformed hunk {block[position:][:40]!r}")
+            old_start, old_count, new_start, new_count = match.groups()
+            old_starts.append(int(old_start))
+            old_counts.append(1 if old_count is None else int(old_count))
+            new_starts.append(int(new_start))
+            new_counts.append(1 if new_count is None else int(new_count))
+            if bounds:
+                bounds.append(match.start() + 1)
+            bounds.append(match.end())
+            position = block.find(b"\n@@ -", match.end(), end)
+            if position < 0:
+                break
+        if not bounds or position >= 0:
+            raise RepositoryError(self.source, f"git diff printed a malformed hunk {block[first_hunk:][:40]!r}")
+        bounds.append(end)
+        counts = self.counts[index]
+        counts[0] += sum(new_counts)
+        counts[1] += sum(old_counts)
+        _keep(
+            self.added,
+            record.path,
+            HunkLines(new_starts, new_counts, _Side(block, bounds, "+", new_counts, self.source)),
+        )
+        _keep(
+            self.removed,
+            record.old_path or record.path,
+            HunkLines(old_starts, old_counts, _Side(block, bounds, "-", old_counts, self.source)),
+        )
+
+    def result(self, numstat: Mapping[str, tuple[str, str]]) -> _Changes:
+        if self.record != len(self.records):
+            raise RepositoryError(
+                self.source, f"git diff printed patches for {self.record} of {len(self.records)} changes"
+            )
+        changes = []
+        for record, (added, removed), binary in zip(self.records, self.counts, self.binary, strict=True):
+            if record.split_in_patch:
+                text = numstat.get(record.path)
+                if text is None:
+                    raise RepositoryError(self.source, f"git diff printed no counts for {record.path!r}")
+                binary = text == ("-", "-")
+                added, removed = (
+                    (0, 0)
+                    if binary
+                    else (_count(text[0], record.path, self.source), _count(text[1], record.path, self.source))
+                )
+            changes.append(_change(record, binary=binary, added=added, removed=removed))
+        blob_ids = tuple(
+            (None if r.old_mode == _NO_MODE else r.old_id, None if r.new_mode == _NO_MODE else r.new_id)
+            for r in self.records
+        )
+        files = tuple(_file_changes().validate_python(changes))
+        return _Changes(files, blob_ids, DiffLines(added=self.added, removed=self.removed))
+
+
+def _check_names(header: bytes, record: _Raw, source: str) -> None:
+    """A section's `---`/`+++` names are its record's: the two outputs were read in step."""
+    old_name = new_name = b""
+    for line in header.split(b"\n"):
+        # git ends a name holding a space with a tab (for patch(1)).
+        if line.startswith(b"--- "):
+            old_name = line[4:].removesuffix(b"\t")
+        elif line.startswith(b"+++ "):
+            new_name = line[4:].removesuffix(b"\t")
+    if new_name != b"/dev/null":
+        named, expected = _patch_path(new_name, source, "b/"), record.path
+    else:
+        named, expected = _patch_path(old_name, source, "a/"), record.old_path or record.path
+    if named != expected:
+        raise RepositoryError(source, f"git diff printed the lines of {named!r} where {expected!r} was expected")
+
+
+def _keep(side: dict[str, Mapping[int, str]], path: str, lines: HunkLines) -> None:
+    """Adds a section's lines of one side under `path`. Two sections name the same old path when a file is both
+    changed and copied: their removed lines are merged, as read_diff_lines merges them."""
+    if lines:
+        side[path] = lines if path not in side else {**side[path], **lines}
+
+
+class _Side:
+    """Reads one side's lines of a section's hunk i: the lines of its body that start with `marker`."""
+
+    __slots__ = ("_block", "_bounds", "_counts", "_marker", "_source")
+
+    def __init__(self, block: bytes, bounds: list[int], marker: str, counts: list[int], source: str) -> None:
+        self._block, self._bounds, self._marker, self._counts, self._source = block, bounds, marker, counts, source
+
+    def __call__(self, hunk: int) -> list[str]:
+        start, end = self._bounds[2 * hunk], self._bounds[2 * hunk + 1]
+        marker = self._marker
+        lines = [line[1:] for line in _decode(self._block[start:end]).split("\n") if line[:1] == marker]
+        if len(lines) != self._counts[hunk]:
+            raise RepositoryError(self._source, "git diff printed a hunk whose lines do not match its header")
+        return lines
+
+
+def _count(value: str, path: str, source: str) -> int:
     try:
-        added_count, removed_count = (0, 0) if binary else (int(added), int(removed))
+        return int(value)
     except ValueError as e:
-        raise RepositoryError(source, f"git diff printed counts {added!r} {removed!r} for {path!r}") from e
+        raise RepositoryError(source, f"git diff printed the count {value!r} for {path!r}") from e
+
+
+def _change(record: _Raw, *, binary: bool, added: int, removed: int) -> dict[str, Any]:
+    """One FileChange's fields, as `parse_diff` reads them from the same diff's patch text."""
+    status = _RAW_STATUS[record.letter]
+    if record.letter == "M" and record.old_id == record.new_id:
+        status = "mode_changed"
+    modes = (
+        None if record.old_mode == _NO_MODE else record.old_mode,
+        None if record.new_mode == _NO_MODE else record.new_mode,
+    )
+    if record.old_id == record.new_id and record.old_mode == record.new_mode:
+        modes = (None, None)  # an exact rename or copy: its patch has no index line, so no mode either
     return {
-        "path": path,
-        "old_path": old_path,
+        "path": record.path,
+        "old_path": record.old_path,
         "status": status,
         "binary": binary,
-        "added": added_count,
-        "removed": removed_count,
+        "added": added,
+        "removed": removed,
         "old_mode": modes[0],
         "new_mode": modes[1],
     }
@@ -531,17 +733,17 @@ def _added_lines(lines: Iterable[bytes], source: str) -> Iterator[AddedLine]:
             path = None
 
 
-def _patch_path(name: bytes, source: str) -> str:
-    """A `+++ b/PATH` name, unquoted as git quotes it under core.quotepath."""
+def _patch_path(name: bytes, source: str, prefix: str = "b/") -> str:
+    """A `+++ b/PATH` (or `--- a/PATH`) name, unquoted as git quotes it under core.quotepath."""
     from aigate.sources.diff import _path as unquote  # the one reading of git's C quoting
 
     try:
         text = unquote(_decode(name))
     except ValueError as e:
         raise RepositoryError(source, f"git diff printed an unreadable path {name[:60]!r}") from e
-    if not text.startswith("b/"):
+    if not text.startswith(prefix):
         raise RepositoryError(source, f"git diff printed an unexpected path {name[:60]!r}")
-    return text[2:]
+    return text[len(prefix) :]
 
 
 def revision_exists(repo: Path, revision: str) -> bool:
@@ -644,9 +846,7 @@ def _resolve(git: _Git, base: str, head: str) -> tuple[str, str]:
     # git 2.39's rev-parse echoes "--end-of-options" and "--"; newer versions may not.
     lines = [line for line in _decode(output).split("\n") if line and line not in ("--end-of-options", "--")]
     if len(lines) != 2 or not all(_OBJECT_ID.fullmatch(line) for line in lines):
-        raise RepositoryError(
-            git.source, f"--base {base!r} and --head {head!r} must each name a single revision"
-        )
+        raise RepositoryError(git.source, f"--base {base!r} and --head {head!r} must each name a single revision")
     return lines[0], lines[1]
 
 
@@ -782,6 +982,7 @@ class _Git:
                 ) as process,
             ):
                 assert process.stdout is not None
+                _widen_pipe(process.stdout)
                 try:
                     while chunk := _read_some(process.stdout):
                         size += len(chunk)
@@ -802,6 +1003,17 @@ class _Git:
             raise RepositoryError(self.source, f"cannot run git: {e.strerror or e}") from e
         if returncode != 0:
             raise RepositoryError(self.source, _git_reason(_decode(error_output), returncode))
+
+
+def _widen_pipe(stream: IO[bytes]) -> None:
+    """Lets git write up to 1 MiB ahead of the reader (Linux; 64 KiB by default), so that it keeps diffing while
+    the reader parses what it wrote."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
+    except (ImportError, OSError):
+        pass  # another system, or a lower pipe-max-size: the default buffer works, only slower
 
 
 def _read_some(stream: IO[bytes]) -> bytes:

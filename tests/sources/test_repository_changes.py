@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pytest
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 from test_diff import CASES, Built, Repository
 
+from aigate.sources.added_lines import read_diff_lines
 from aigate.sources.diff import parse_diff
-from aigate.sources.git_repo import _DIFF_OPTIONS, _Git, _with_blob_details, read_repository
+from aigate.sources.git_repo import _DIFF_OPTIONS, RepositorySnapshot, _Git, _with_blob_details, read_repository
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +118,63 @@ def _git_processes_in(root: str) -> list[str]:
         if arguments[:1] == [b"git"] and root.encode() in arguments:
             found.append(pid)
     return found
+
+
+def _plain(side: Mapping[str, Mapping[int, str]]) -> dict[str, dict[int, str]]:
+    return {path: dict(lines.items()) for path, lines in side.items()}
+
+
+def _lines_agree(snapshot: RepositorySnapshot) -> None:
+    """The changed lines read from the context-free patch are what read_diff_lines reads from the patch with
+    context, number by number, by every way a Mapping is read."""
+    expected = read_diff_lines(snapshot.patch())
+    for side, wanted in ((snapshot.lines.added, expected.added), (snapshot.lines.removed, expected.removed)):
+        assert _plain(side) == _plain(wanted)
+        for path, lines in wanted.items():
+            read = side[path]
+            assert len(read) == len(lines) and list(read) == list(lines)
+            for number, text in lines.items():
+                assert number in read and read[number] == text
+            for number in {0, -1, max(lines) + 1, *(n + 1 for n in lines), *(n - 1 for n in lines)} - set(lines):
+                assert number not in read and read.get(number) is None
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_changed_lines_are_what_the_patch_with_context_says(built: Callable[[str], Built], case: str) -> None:
+    repository = built(case)
+    _lines_agree(read_repository(repository.repository.root, repository.base, repository.head))
+
+
+# Files of a few short lines, edited by hypothesis: lines removed, replaced, inserted and appended, near each
+# other and far apart, so that the hunks of the two patches are cut differently (with context, neighbouring
+# changes share one hunk; without, each is its own).
+_LINE = st.sampled_from(["a", "b", "c", "", " x", "+y", "-z", "@@ -1 +1 @@", "\\ q", "diff --git a/f b/f", "é"])
+_FILE = st.lists(_LINE, max_size=30)
+
+
+@seed(20261204)
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    base=st.dictionaries(st.sampled_from(["f", "g", "d/h"]), _FILE, min_size=1),
+    head=st.dictionaries(st.sampled_from(["f", "g", "d/h", "new"]), _FILE, min_size=1),
+    newline_at_end=st.booleans(),
+)
+def test_changed_lines_of_random_edits(
+    tmp_path_factory: pytest.TempPathFactory, base: dict[str, list[str]], head: dict[str, list[str]],
+    newline_at_end: bool,
+) -> None:
+    end = "\n" if newline_at_end else ""
+    repository = Repository(tmp_path_factory.mktemp("edits") / "repo")
+    trees = [{path: ("\n".join(lines) + end).encode() for path, lines in tree.items()} for tree in (base, head)]
+    base_id, head_id = (repository.commit(tree) for tree in trees)  # type: ignore[arg-type]
+    snapshot = read_repository(repository.root, base_id, head_id)
+    _lines_agree(snapshot)
+    # And the counts are numstat's.
+    numstat = repository.git("diff", "--numstat", "-z", "-M", "-C", f"{base_id}...{head_id}").split(b"\0")
+    counted = []
+    while numstat and numstat[0]:
+        added, removed, path = numstat.pop(0).decode().split("\t")
+        if not path:  # a rename or copy: its two paths follow
+            path = (numstat.pop(0), numstat.pop(0))[1].decode()
+        counted.append((path, int(added), int(removed)))
+    assert [(change.path, change.added, change.removed) for change in snapshot.files] == counted
