@@ -34,22 +34,37 @@ class DiffLines:
 class HunkLines(Mapping[int, str]):
     """One side's changed lines of one file (line number → text), read from a patch only when asked.
 
-    Per hunk, in line order: its first line number and its count of lines on this side; `read(i)` returns
-    hunk i's lines of this side. Numbers and membership come from the headers alone, so a PR's 1,000,000
-    added lines cost nothing until some are read (the secret check reads a budget of them, findings only
-    ask membership). Few objects per file, none per hunk: the garbage collector's work grows with them."""
+    `count` is how many lines there are; `load()` returns, per hunk in line order, its first line number and
+    its count of lines on this side, and a function that returns hunk i's lines of this side. Nothing is
+    parsed until a number is looked up and nothing decoded until a text is read, so a PR's 1,000,000 added
+    lines cost two byte counts per file until some are read (the secret check reads a budget of them,
+    findings ask membership). Few objects per file, none per hunk: the garbage collector's work grows with
+    them."""
 
-    __slots__ = ("_counts", "_hunks", "_read", "_starts", "_texts")
+    __slots__ = ("_count", "_counts", "_hunks", "_load", "_read", "_starts", "_texts")
 
-    def __init__(self, starts: Sequence[int], counts: Sequence[int], read: Callable[[int], list[str]]) -> None:
+    def __init__(
+        self, count: int, load: Callable[[], tuple[Sequence[int], Sequence[int], Callable[[int], list[str]]]]
+    ) -> None:
+        self._count = count
+        self._load: Callable[[], tuple[Sequence[int], Sequence[int], Callable[[int], list[str]]]] | None = load
+        self._hunks: list[int] = []
+        self._starts: list[int] = []
+        self._counts: list[int] = []
+        self._read: Callable[[int], list[str]] | None = None
+        self._texts: dict[int, list[str]] = {}
+
+    def _loaded(self) -> None:
+        if self._load is None:
+            return
+        starts, counts, self._read = self._load()
         self._hunks = [index for index, count in enumerate(counts) if count]  # a hunk with none of this side's
         self._starts = [starts[index] for index in self._hunks]
         self._counts = [counts[index] for index in self._hunks]
-        self._read = read
-        self._texts: dict[int, list[str]] = {}
+        self._load = None
 
     def __len__(self) -> int:
-        return sum(self._counts)
+        return self._count
 
     def __contains__(self, number: object) -> bool:
         return isinstance(number, int) and self._position(number) is not None
@@ -61,6 +76,7 @@ class HunkLines(Mapping[int, str]):
         return self._lines(position)[number - self._starts[position]]
 
     def __iter__(self) -> Iterator[int]:
+        self._loaded()
         for start, count in zip(self._starts, self._counts, strict=True):
             yield from range(start, start + count)
 
@@ -68,6 +84,7 @@ class HunkLines(Mapping[int, str]):
         return _HunkItems(self)
 
     def _position(self, number: int) -> int | None:
+        self._loaded()
         position = bisect_right(self._starts, number) - 1
         if position < 0 or number >= self._starts[position] + self._counts[position]:
             return None
@@ -76,6 +93,7 @@ class HunkLines(Mapping[int, str]):
     def _lines(self, position: int) -> list[str]:
         lines = self._texts.get(position)
         if lines is None:
+            assert self._read is not None  # loaded by the caller
             lines = self._texts[position] = self._read(self._hunks[position])
         return lines
 
@@ -87,6 +105,7 @@ class _HunkItems(ItemsView[int, str]):
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         lines = self._mapping
+        lines._loaded()
         for position, start in enumerate(lines._starts):
             yield from enumerate(lines._lines(position), start)
 

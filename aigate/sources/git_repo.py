@@ -12,6 +12,7 @@ that neither the user's nor the repository's config can change what aigate reads
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -519,42 +520,16 @@ class _Combined:
         if first_hunk < 0:
             return
         _check_names(header, record, self.source)
-        old_starts: list[int] = []
-        old_counts: list[int] = []
-        new_starts: list[int] = []
-        new_counts: list[int] = []
-        bounds: list[int] = []  # each hunk's body: start, end
-        position = first_hunk
-        for match in _HUNK_AT.finditer(block, first_hunk, end):
-            if match.start() != position:
-                raise RepositoryError(self.source, f"git diff printed a malformed hunk {block[position:][:40]!r}")
-            old_start, old_count, new_start, new_count = match.groups()
-            old_starts.append(int(old_start))
-            old_counts.append(1 if old_count is None else int(old_count))
-            new_starts.append(int(new_start))
-            new_counts.append(1 if new_count is None else int(new_count))
-            if bounds:
-                bounds.append(match.start() + 1)
-            bounds.append(match.end())
-            position = block.find(b"\n@@ -", match.end(), end)
-            if position < 0:
-                break
-        if not bounds or position >= 0:
-            raise RepositoryError(self.source, f"git diff printed a malformed hunk {block[first_hunk:][:40]!r}")
-        bounds.append(end)
+        # Every line of a context-free hunk is a changed one, marked by its first byte: the counts are two
+        # byte counts. The headers are parsed only when a file's lines are read.
+        added, removed = block.count(b"\n+", first_hunk, end), block.count(b"\n-", first_hunk, end)
         counts = self.counts[index]
-        counts[0] += sum(new_counts)
-        counts[1] += sum(old_counts)
-        _keep(
-            self.added,
-            record.path,
-            HunkLines(new_starts, new_counts, _Side(block, bounds, "+", new_counts, self.source)),
-        )
-        _keep(
-            self.removed,
-            record.old_path or record.path,
-            HunkLines(old_starts, old_counts, _Side(block, bounds, "-", old_counts, self.source)),
-        )
+        counts[0] += added
+        counts[1] += removed
+        side = functools.partial(_side, block, first_hunk, end)
+        _keep(self.added, record.path, HunkLines(added, functools.partial(side, "+", added, self.source)))
+        old_path = record.old_path or record.path
+        _keep(self.removed, old_path, HunkLines(removed, functools.partial(side, "-", removed, self.source)))
 
     def result(self, numstat: Mapping[str, tuple[str, str]]) -> _Changes:
         if self.record != len(self.records):
@@ -606,21 +581,54 @@ def _keep(side: dict[str, Mapping[int, str]], path: str, lines: HunkLines) -> No
         side[path] = lines if path not in side else {**side[path], **lines}
 
 
-class _Side:
-    """Reads one side's lines of a section's hunk i: the lines of its body that start with `marker`."""
+def _hunks(block: bytes, first: int, end: int, source: str) -> tuple[list[int], ...]:
+    """A section's hunks, from its first header at `first` to `end`: old starts, old counts, new starts, new
+    counts, and each body's start and end (two entries per hunk)."""
+    old_starts: list[int] = []
+    old_counts: list[int] = []
+    new_starts: list[int] = []
+    new_counts: list[int] = []
+    bounds: list[int] = []
+    position = first
+    for match in _HUNK_AT.finditer(block, first, end):
+        if match.start() != position:
+            break
+        old_start, old_count, new_start, new_count = match.groups()
+        old_starts.append(int(old_start))
+        old_counts.append(1 if old_count is None else int(old_count))
+        new_starts.append(int(new_start))
+        new_counts.append(1 if new_count is None else int(new_count))
+        if bounds:
+            bounds.append(match.start() + 1)
+        bounds.append(match.end())
+        position = block.find(b"\n@@ -", match.end(), end)
+        if position < 0:
+            break
+    if not bounds or position >= 0:
+        raise RepositoryError(source, f"git diff printed a malformed hunk {block[max(position, first) :][:40]!r}")
+    bounds.append(end)
+    return old_starts, old_counts, new_starts, new_counts, bounds
 
-    __slots__ = ("_block", "_bounds", "_counts", "_marker", "_source")
 
-    def __init__(self, block: bytes, bounds: list[int], marker: str, counts: list[int], source: str) -> None:
-        self._block, self._bounds, self._marker, self._counts, self._source = block, bounds, marker, counts, source
+def _side(
+    block: bytes, first: int, end: int, marker: str, total: int, source: str
+) -> tuple[list[int], list[int], Callable[[int], list[str]]]:
+    """One side of a section's hunks (marker "+": the new side, "-": the old) for HunkLines: first line numbers,
+    counts, and the reader of a hunk's lines; the counts are checked against the lines counted."""
+    old_starts, old_counts, new_starts, new_counts, bounds = _hunks(block, first, end, source)
+    starts, counts = (new_starts, new_counts) if marker == "+" else (old_starts, old_counts)
+    if sum(counts) != total:
+        raise RepositoryError(source, "git diff printed hunk headers that do not match their lines")
+    return starts, counts, functools.partial(_side_lines, block, bounds, marker, counts, source)
 
-    def __call__(self, hunk: int) -> list[str]:
-        start, end = self._bounds[2 * hunk], self._bounds[2 * hunk + 1]
-        marker = self._marker
-        lines = [line[1:] for line in _decode(self._block[start:end]).split("\n") if line[:1] == marker]
-        if len(lines) != self._counts[hunk]:
-            raise RepositoryError(self._source, "git diff printed a hunk whose lines do not match its header")
-        return lines
+
+def _side_lines(block: bytes, bounds: list[int], marker: str, counts: list[int], source: str, hunk: int) -> list[str]:
+    """One side's lines of a section's hunk: the lines of its body that start with `marker`."""
+    start, end = bounds[2 * hunk], bounds[2 * hunk + 1]
+    lines = [line[1:] for line in _decode(block[start:end]).split("\n") if line[:1] == marker]
+    if len(lines) != counts[hunk]:
+        raise RepositoryError(source, "git diff printed a hunk whose lines do not match its header")
+    return lines
 
 
 def _count(value: str, path: str, source: str) -> int:
