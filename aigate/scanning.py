@@ -140,6 +140,7 @@ def builtin_secret_findings(lines: DiffLines, *, max_lines: int | None = None) -
     budget = max_lines
     unchecked = 0
     with detect_secrets_settings():
+        line_secrets = _LineSecrets()
         for path in sorted(lines.added):
             added = lines.added[path]
             if budget == 0:
@@ -151,7 +152,7 @@ def builtin_secret_findings(lines: DiffLines, *, max_lines: int | None = None) -
                 numbered = numbered[:budget]
                 budget -= len(numbered)
             seen: set[tuple[str, int]] = set()
-            for secret in _line_secrets(numbered, path):
+            for secret in line_secrets(numbered, path):
                 key = (secret.type, secret.line_number)
                 if key in seen:
                     continue
@@ -181,35 +182,46 @@ def detect_secrets_settings() -> Iterator[None]:
             get_filters.cache_clear()
 
 
-def _line_secrets(lines: list[tuple[int, str]], filename: str) -> Iterator[PotentialSecret]:
+class _LineSecrets:
     """What detect-secrets' own `scan._process_line_based_plugins(lines, filename)` yields, in the same order,
-    with each plugin's and filter's arguments worked out once instead of per call: its per-call injection
-    (`call_function_with_arguments`) was 40% of the check's time on real code (measured: 115 µs a line). A test
-    holds the two equal on a corpus of real code and known secrets."""
-    from detect_secrets.core.scan import get_filters_with_parameter
-    from detect_secrets.settings import get_plugins
-    from detect_secrets.util.code_snippet import get_code_snippet
+    with each plugin's and filter's arguments worked out once (per check, not per file or call): its per-call
+    injection (`call_function_with_arguments`) was 40% of the check's time on real code (measured: 115 µs a
+    line). A test holds the two equal on a corpus of real code and known secrets. Built inside
+    `detect_secrets_settings()`, whose plugins and filters it binds."""
 
-    line_offered = ("filename", "line", "context")
-    secret_offered = ("filename", "secret", "plugin", "line")
-    line_filters = [_Injected(f, line_offered) for f in get_filters_with_parameter("line")]
-    secret_filters = [_Injected(f, secret_offered) for f in get_filters_with_parameter("secret")]
-    context_filters = [_Injected(f, (*secret_offered, "context")) for f in get_filters_with_parameter("context")]
-    plugin_offered = ("filename", "line", "line_number", "context")
-    plugins = [(plugin, _Injected(plugin.analyze_line, plugin_offered)) for plugin in get_plugins()]
-    line_content = [text for _, text in lines]
-    for line_number, text in lines:
-        line = text.rstrip()
-        context = get_code_snippet(lines=line_content, line_number=line_number)
-        if _filtered(line_filters, {"filename": filename, "line": line, "context": context}):
-            continue
-        offered = {"filename": filename, "line": line, "line_number": line_number, "context": context}
-        for plugin, analyze in plugins:
-            for secret in analyze(offered) or ():
-                found = {"filename": secret.filename, "secret": secret.secret_value, "plugin": plugin, "line": line}
-                if _filtered(secret_filters, found) or _filtered(context_filters, {**found, "context": context}):
-                    continue
-                yield secret
+    _LINE = ("filename", "line", "context")
+    _SECRET = ("filename", "secret", "plugin", "line")
+    _PLUGIN = ("filename", "line", "line_number", "context")
+
+    def __init__(self) -> None:
+        from detect_secrets.core.scan import get_filters_with_parameter
+        from detect_secrets.settings import get_plugins
+
+        self._line_filters = [_Injected(f, self._LINE) for f in get_filters_with_parameter("line")]
+        self._secret_filters = [_Injected(f, self._SECRET) for f in get_filters_with_parameter("secret")]
+        self._context_filters = [
+            _Injected(f, (*self._SECRET, "context")) for f in get_filters_with_parameter("context")
+        ]
+        self._plugins = [(plugin, _Injected(plugin.analyze_line, self._PLUGIN)) for plugin in get_plugins()]
+
+    def __call__(self, lines: list[tuple[int, str]], filename: str) -> Iterator[PotentialSecret]:
+        from detect_secrets.util.code_snippet import get_code_snippet
+
+        line_content = [text for _, text in lines]
+        for line_number, text in lines:
+            line = text.rstrip()
+            context = get_code_snippet(lines=line_content, line_number=line_number)
+            if _filtered(self._line_filters, {"filename": filename, "line": line, "context": context}):
+                continue
+            offered = {"filename": filename, "line": line, "line_number": line_number, "context": context}
+            for plugin, analyze in self._plugins:
+                for secret in analyze(offered) or ():
+                    found = {"filename": secret.filename, "secret": secret.secret_value, "plugin": plugin, "line": line}
+                    if _filtered(self._secret_filters, found):
+                        continue
+                    if _filtered(self._context_filters, {**found, "context": context}):
+                        continue
+                    yield secret
 
 
 class _Injected:

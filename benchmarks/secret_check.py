@@ -20,7 +20,7 @@ from typing import Any
 
 from detect_secrets.core.scan import _process_line_based_plugins
 
-from aigate.scanning import _line_secrets, detect_secrets_settings
+from aigate.scanning import _LineSecrets, detect_secrets_settings
 
 
 def real_code(lines: int) -> dict[str, list[tuple[int, str]]]:
@@ -59,7 +59,7 @@ def main() -> int:
     files = real_code(args.lines)
     with detect_secrets_settings():
         theirs, expected = measure(lambda n, p: _process_line_based_plugins(n, filename=p), files, args.runs)
-        ours, found = measure(_line_secrets, files, args.runs)
+        ours, found = measure(_LineSecrets(), files, args.runs)
     lines = sum(len(numbered) for numbered in files.values())
     print(f"{lines:,} lines of real code, {len(expected)} findings, medians of {args.runs} runs")
     print(f"detect-secrets' loop: {theirs * 1000:,.1f} ms; aigate's loop: {ours * 1000:,.1f} ms; "

@@ -103,11 +103,11 @@ _SECRET_SHAPED = [
 
 
 def test_the_faster_loop_finds_what_detect_secrets_own_loop_finds() -> None:
-    """`_line_secrets` against detect-secrets' `_process_line_based_plugins`, on the project's own code (real
+    """`_LineSecrets` against detect-secrets' `_process_line_based_plugins`, on the project's own code (real
     code, and tests full of fake keys) and secret-shaped lines, with sparse line numbers as a diff gives."""
     from detect_secrets.core.scan import _process_line_based_plugins
 
-    from aigate.scanning import _line_secrets, detect_secrets_settings
+    from aigate.scanning import _LineSecrets, detect_secrets_settings
 
     root = Path(__file__).resolve().parent.parent
     files = {str(path.relative_to(root)): path.read_text().splitlines() for path in sorted(root.glob("[at]*/**/*.py"))}
@@ -120,10 +120,11 @@ def test_the_faster_loop_finds_what_detect_secrets_own_loop_finds() -> None:
 
     compared = found = 0
     with detect_secrets_settings():
+        line_secrets = _LineSecrets()
         for path, lines in files.items():
             numbered = [(3 * n + 1, text) for n, text in enumerate(lines)]  # numbers of added lines: sparse
             expected = secrets(lambda n, p: _process_line_based_plugins(n, filename=p), numbered, path)
-            assert secrets(_line_secrets, numbered, path) == expected, path
+            assert secrets(line_secrets, numbered, path) == expected, path
             compared += len(numbered)
             found += len(expected)
     assert compared > 20_000 and found > 50  # the comparison covered real code and real findings

@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -126,19 +127,16 @@ class RepositorySnapshot:
 
     def patch(self, paths: Collection[str] | None = None, *, max_bytes: int = MAX_DIFF_BYTES) -> str:
         """The unified diff (`git diff base...head`) of the whole PR, or of the changes to `paths`."""
-        chunks = _stream_with_base_attributes(
-            _Git(self.repository), self.base_id, self._patch_arguments(paths), limit=max_bytes
-        )
-        return _decode(b"".join(chunks))
+        with _base_attributes(_Git(self.repository), self.base_id) as git:
+            return _decode(git.run(self._patch_arguments(paths), limit=max_bytes))
 
-    def added_lines(
-        self, paths: Collection[str] | None = None, *, max_bytes: int = MAX_DIFF_BYTES
-    ) -> Iterator[AddedLine]:
-        """Every line the PR adds (to `paths` only, if given), read from git's output as it streams."""
-        chunks = _stream_with_base_attributes(
-            _Git(self.repository), self.base_id, self._patch_arguments(paths), limit=max_bytes
-        )
-        return _added_lines(_lines(chunks), self._source)
+    def added_lines(self, paths: Collection[str] | None = None) -> Iterator[AddedLine]:
+        """Every line the PR adds (to `paths` only, if given), in the diff's order: `lines.added`, one by one."""
+        wanted = None if paths is None else set(paths)
+        for path, lines in self.lines.added.items():
+            if wanted is None or path in wanted:
+                for number, text in lines.items():
+                    yield AddedLine(path, number, text)
 
     def file_versions(self, change: FileChange, *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[str | None, str | None]:
         """The base and head text of one changed file (None for a side where it does not exist), from its blobs:
@@ -153,10 +151,6 @@ class RepositorySnapshot:
             return None if blob is None else _decode(git.run(["cat-file", "blob", blob], limit=max_bytes))
 
         return text(old_id), text(new_id)
-
-    @property
-    def _source(self) -> str:
-        return f"--repo {self.repository}"
 
     def _patch_arguments(self, paths: Collection[str] | None) -> list[str]:
         pathspecs: list[str] = []
@@ -253,10 +247,11 @@ def _read_repository(repo: Path, base: str, head: str, *, max_diff_bytes: int = 
     )
 
 
-def _stream_with_base_attributes(git: _Git, base_id: str, arguments: list[str], *, limit: int) -> Iterator[bytes]:
-    """`git.stream`, with the base's .gitattributes only (see `_Git.with_base_attributes`)."""
+@contextmanager
+def _base_attributes(git: _Git, base_id: str) -> Iterator[_Git]:
+    """`git`, reading the base's .gitattributes only (see `_Git.with_base_attributes`), while the block runs."""
     with tempfile.TemporaryDirectory(prefix="aigate-attributes-") as scratch:
-        yield from git.with_base_attributes(base_id, Path(scratch)).stream(arguments, limit=limit)
+        yield git.with_base_attributes(base_id, Path(scratch))
 
 
 def _with_blob_details(git: _Git, head_id: str, files: tuple[FileChange, ...]) -> tuple[FileChange, ...]:
@@ -405,12 +400,11 @@ def _read_changes(git: _Git, base_id: str, head_id: str, *, limit: int) -> _Chan
     """The changes of `base...head`: paths, status, modes and blob ids from `git diff --raw -z`; counts and
     lines from the same diff as a patch without context, read as git writes it.
 
-    Every line of a context-free patch is a changed one, so its hunk headers alone give numstat's counts
-    (the same xdiff runs): git diffs the files once, where --numstat and then a patch diffed them twice.
-    The patch is read block by block while git still diffs, on the other CPU. A pair the patch splits in
-    two (a type change) is counted by --numstat itself, as before."""
-    with tempfile.TemporaryDirectory(prefix="aigate-attributes-") as scratch:
-        isolated = git.with_base_attributes(base_id, Path(scratch))
+    Every line of a context-free patch is a changed one, marked by its first byte, so counting the markers
+    gives numstat's counts (the same xdiff runs): git diffs the files once, where --numstat and then a patch
+    diffed them twice. The patch is read block by block while git still diffs, on the other CPU. A pair the
+    patch splits in two (a type change) is counted by --numstat itself, as before."""
+    with _base_attributes(git, base_id) as isolated:
         with _Background(
             lambda: _read_raw(isolated.stream(_raw_arguments(base_id, head_id), limit=limit), git.source)
         ) as raw:
@@ -421,7 +415,9 @@ def _read_changes(git: _Git, base_id: str, head_id: str, *, limit: int) -> _Chan
         records: list[_Raw] = raw.result()
         combined = combined or _Combined(records, git.source)
         split = [record.path for record in records if record.split_in_patch]
-        numstat = _read_numstat(isolated.run(_numstat_arguments(base_id, head_id, split), limit=limit)) if split else {}
+        numstat = {}
+        if split:
+            numstat = _read_numstat(isolated.run(_numstat_arguments(base_id, head_id, split), limit=limit), git.source)
     return combined.result(numstat)
 
 
@@ -442,13 +438,13 @@ def _read_raw(chunks: Iterable[bytes], source: str) -> list[_Raw]:
     return raw
 
 
-def _read_numstat(output: bytes) -> dict[str, tuple[str, str]]:
+def _read_numstat(output: bytes, source: str) -> dict[str, tuple[str, str]]:
     """(added, removed) per path of `git diff --numstat -z` (only type changes are asked: no renames)."""
     counts = {}
     for record in output.split(b"\0"):
         parts = record.split(b"\t", 2)
         if len(parts) == 3 and parts[2]:
-            counts[_path(parts[2], "")] = (parts[0].decode("ascii", "replace"), parts[1].decode("ascii", "replace"))
+            counts[_path(parts[2], source)] = (parts[0].decode("ascii", "replace"), parts[1].decode("ascii", "replace"))
     return counts
 
 
@@ -690,55 +686,6 @@ def _file_changes() -> TypeAdapter[list[FileChange]]:
     from aigate.models import FileChange
 
     return TypeAdapter(list[FileChange])
-
-
-_HUNK_HEADER = re.compile(rb"@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-
-
-def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """git's output split into lines (without their "\n") as its chunks arrive."""
-    pending = b""
-    for chunk in chunks:
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        yield from lines
-    if pending:
-        yield pending
-
-
-def _added_lines(lines: Iterable[bytes], source: str) -> Iterator[AddedLine]:
-    """The "+" lines of a patch that git wrote with aigate's options, with their paths and line numbers.
-
-    Hunk bodies are walked by their header counts, so content that looks like a header stays content."""
-    path: str | None = None
-    old_left = new_left = line_no = 0
-    for line in lines:
-        if old_left or new_left:
-            kind = line[:1]
-            if kind == b"+":
-                assert path is not None
-                yield AddedLine(path, line_no, _decode(line[1:]))
-                new_left, line_no = new_left - 1, line_no + 1
-            elif kind == b"-":
-                old_left -= 1
-            elif kind == b" " or not line:
-                old_left, new_left, line_no = old_left - 1, new_left - 1, line_no + 1
-            elif kind != b"\\":  # "\ No newline at end of file"
-                raise RepositoryError(source, f"git diff hunk line {line[:40]!r} does not match its header")
-            continue
-        if line.startswith(b"+++ "):
-            name = line[4:]
-            path = "" if name == b"/dev/null" else _patch_path(name.removesuffix(b"\t"), source)
-        elif line.startswith(b"@@ ") and path is not None:
-            header = _HUNK_HEADER.match(line)
-            if header is None:
-                raise RepositoryError(source, f"git diff printed a malformed hunk header {line[:40]!r}")
-            old_count, new_start, new_count = header.groups()
-            old_left = 1 if old_count is None else int(old_count)
-            new_left = 1 if new_count is None else int(new_count)
-            line_no = int(new_start)
-        elif line.startswith(b"diff --git "):
-            path = None
 
 
 def _patch_path(name: bytes, source: str, prefix: str = "b/") -> str:
