@@ -9,11 +9,10 @@ Hand-written: one pass over the lines with a hunk-count walker (unidiff builds a
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from collections.abc import Callable, ItemsView, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-__all__ = ["DiffLines", "HunkLines", "read_diff_lines"]
+__all__ = ["DiffLines", "LazyLines", "read_diff_lines"]
 
 _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _QUOTED_ESCAPE = re.compile(rb"\\([0-3][0-7][0-7]|.)", re.DOTALL)
@@ -31,83 +30,36 @@ class DiffLines:
         return {path: frozenset(lines) for path, lines in self.added.items()}
 
 
-class HunkLines(Mapping[int, str]):
-    """One side's changed lines of one file (line number → text), read from a patch only when asked.
+class LazyLines(Mapping[int, str]):
+    """One side's changed lines of one file (line number → text), read only when first asked for.
 
-    `count` is how many lines there are; `load()` returns, per hunk in line order, its first line number and
-    its count of lines on this side, and a function that returns hunk i's lines of this side. Nothing is
-    parsed until a number is looked up and nothing decoded until a text is read, so a PR's 1,000,000 added
-    lines cost two byte counts per file until some are read (the secret check reads a budget of them,
-    findings ask membership). Few objects per file, none per hunk: the garbage collector's work grows with
-    them."""
+    `count` is known up front and `load()` reads the lines, so a PR's 1,000,000 added lines cost one count
+    per file until some are read (the secret check reads a budget of them, diff-aware findings the files
+    they name)."""
 
-    __slots__ = ("_count", "_counts", "_hunks", "_load", "_read", "_starts", "_texts")
+    __slots__ = ("_count", "_load", "_lines")
 
-    def __init__(
-        self, count: int, load: Callable[[], tuple[Sequence[int], Sequence[int], Callable[[int], list[str]]]]
-    ) -> None:
+    def __init__(self, count: int, load: Callable[[], Mapping[int, str]]) -> None:
         self._count = count
-        self._load: Callable[[], tuple[Sequence[int], Sequence[int], Callable[[int], list[str]]]] | None = load
-        self._hunks: list[int] = []
-        self._starts: list[int] = []
-        self._counts: list[int] = []
-        self._read: Callable[[int], list[str]] | None = None
-        self._texts: dict[int, list[str]] = {}
-
-    def _loaded(self) -> None:
-        if self._load is None:
-            return
-        starts, counts, self._read = self._load()
-        self._hunks = [index for index, count in enumerate(counts) if count]  # a hunk with none of this side's
-        self._starts = [starts[index] for index in self._hunks]
-        self._counts = [counts[index] for index in self._hunks]
-        self._load = None
+        self._load = load
+        self._lines: Mapping[int, str] | None = None
 
     def __len__(self) -> int:
         return self._count
 
-    def __contains__(self, number: object) -> bool:
-        return isinstance(number, int) and self._position(number) is not None
-
     def __getitem__(self, number: int) -> str:
-        position = self._position(number) if isinstance(number, int) else None
-        if position is None:
-            raise KeyError(number)
-        return self._lines(position)[number - self._starts[position]]
+        return self._read()[number]
 
     def __iter__(self) -> Iterator[int]:
-        self._loaded()
-        for start, count in zip(self._starts, self._counts, strict=True):
-            yield from range(start, start + count)
+        return iter(self._read())
 
-    def items(self) -> ItemsView[int, str]:
-        return _HunkItems(self)
+    def __contains__(self, number: object) -> bool:
+        return number in self._read()
 
-    def _position(self, number: int) -> int | None:
-        self._loaded()
-        position = bisect_right(self._starts, number) - 1
-        if position < 0 or number >= self._starts[position] + self._counts[position]:
-            return None
-        return position
-
-    def _lines(self, position: int) -> list[str]:
-        lines = self._texts.get(position)
-        if lines is None:
-            assert self._read is not None  # loaded by the caller
-            lines = self._texts[position] = self._read(self._hunks[position])
-        return lines
-
-
-class _HunkItems(ItemsView[int, str]):
-    """(number, text) in order, each hunk read once."""
-
-    _mapping: HunkLines
-
-    def __iter__(self) -> Iterator[tuple[int, str]]:
-        lines = self._mapping
-        lines._loaded()
-        for position, start in enumerate(lines._starts):
-            yield from enumerate(lines._lines(position), start)
+    def _read(self) -> Mapping[int, str]:
+        if self._lines is None:
+            self._lines = self._load()
+        return self._lines
 
 
 def read_diff_lines(text: str) -> DiffLines:

@@ -1,10 +1,11 @@
 """Commits, changed files and branch names of `base..head` in a local repository, read with git itself.
 
 The changed files come from `git diff --raw -z` (paths, status, modes and blob ids) and, at the same time,
-the same diff as a patch without context lines, read block by block as git writes it: its hunk headers give
-the line counts exactly as --numstat counts them (one diff of the files, not two), and its lines are decoded
-only when something reads them (`RepositorySnapshot.lines`: findings ask membership, the secret check reads a
-budget). The patch with context, for people and fixtures, is read on demand (`RepositorySnapshot.patch`).
+the same diff as a patch with one line of context, read block by block as git writes it: counting its "+"
+and "-" lines gives the line counts exactly as --numstat counts them (one diff of the files, not two), and a
+file's lines are read only when something asks for them (`RepositorySnapshot.lines`: diff-aware findings,
+the secret check's budget). The patch with 3 lines of context, for people and fixtures, is read on demand
+(`RepositorySnapshot.patch`).
 
 git runs with the format-changing settings pinned (prefixes, quoting, colour, context, encoding) so
 that neither the user's nor the repository's config can change what aigate reads.
@@ -27,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from aigate.errors import RepositoryError
 from aigate.sources._io import MAX_INPUT_BYTES
-from aigate.sources.added_lines import DiffLines, HunkLines
+from aigate.sources.added_lines import DiffLines, LazyLines, read_diff_lines
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -76,9 +77,10 @@ _CHANGE_OPTIONS = (
 # diff.interHunkContext, diff.srcPrefix/dstPrefix, and GIT_DIFF_OPTS.
 _PATCH_OPTIONS = ("--unified=3", "--inter-hunk-context=0", "--src-prefix=a/", "--dst-prefix=b/")
 _DIFF_OPTIONS = (*_CHANGE_OPTIONS, *_PATCH_OPTIONS)
-# The patch the counts and lines are read from: no context lines (so every line is a changed one), no
-# hunks merged across unchanged lines.
-_HUNK_OPTIONS = ("--unified=0", "--inter-hunk-context=0", "--src-prefix=a/", "--dst-prefix=b/")
+# The patch the counts and lines are read from: one line of context, the least that keeps the lines where a
+# patch with context shows them. With none, git first trims the files' common tail (xdiff-interface's
+# trim_common_tail), which can move an ambiguous change by a line (tests/sources/test_diff.py's slider case).
+_HUNK_OPTIONS = ("--unified=1", "--inter-hunk-context=0", "--src-prefix=a/", "--dst-prefix=b/")
 
 # Fields of one commit in `git log -z` output. NUL cannot occur inside any of them (git prints the
 # message with C-string functions), and `-z` ends each commit with a NUL too.
@@ -398,12 +400,12 @@ class _Raw(NamedTuple):
 
 def _read_changes(git: _Git, base_id: str, head_id: str, *, limit: int) -> _Changes:
     """The changes of `base...head`: paths, status, modes and blob ids from `git diff --raw -z`; counts and
-    lines from the same diff as a patch without context, read as git writes it.
+    lines from the same diff as a patch with one line of context, read as git writes it.
 
-    Every line of a context-free patch is a changed one, marked by its first byte, so counting the markers
-    gives numstat's counts (the same xdiff runs): git diffs the files once, where --numstat and then a patch
-    diffed them twice. The patch is read block by block while git still diffs, on the other CPU. A pair the
-    patch splits in two (a type change) is counted by --numstat itself, as before."""
+    Every hunk line starts with its kind, so counting the "+" and "-" lines gives numstat's counts (the
+    same xdiff runs): git diffs the files once, where --numstat and then a patch diffed them twice. The
+    patch is read block by block while git still diffs, on the other CPU. A pair the patch splits in two
+    (a type change) is counted by --numstat itself, as before."""
     with _base_attributes(git, base_id) as isolated:
         with _Background(
             lambda: _read_raw(isolated.stream(_raw_arguments(base_id, head_id), limit=limit), git.source)
@@ -448,9 +450,6 @@ def _read_numstat(output: bytes, source: str) -> dict[str, tuple[str, str]]:
     return counts
 
 
-# A hunk header of the context-free patch, with the line break before it: content lines all start with
-# "+", "-" or "\\", so "\n@@ -" can only begin a header. git may add the function's name after " @@".
-_HUNK_AT = re.compile(rb"\n@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@[^\n]*\n")
 _SECTION_AT = b"\ndiff --git "
 _BLOCK_BYTES = 1 << 20
 _PIPE_BYTES = 1 << 20
@@ -516,16 +515,16 @@ class _Combined:
         if first_hunk < 0:
             return
         _check_names(header, record, self.source)
-        # Every line of a context-free hunk is a changed one, marked by its first byte: the counts are two
-        # byte counts. The headers are parsed only when a file's lines are read.
+        # Every hunk line starts with its kind ("+", "-", " " or "\\"): the counts are two byte counts. The
+        # lines are read only when asked for.
         added, removed = block.count(b"\n+", first_hunk, end), block.count(b"\n-", first_hunk, end)
         counts = self.counts[index]
         counts[0] += added
         counts[1] += removed
-        side = functools.partial(_side, block, first_hunk, end)
-        _keep(self.added, record.path, HunkLines(added, functools.partial(side, "+", added, self.source)))
+        section = functools.partial(_section_lines, block, start, end, self.source)
+        _keep(self.added, record.path, LazyLines(added, functools.partial(section, "added", record.path, added)))
         old_path = record.old_path or record.path
-        _keep(self.removed, old_path, HunkLines(removed, functools.partial(side, "-", removed, self.source)))
+        _keep(self.removed, old_path, LazyLines(removed, functools.partial(section, "removed", old_path, removed)))
 
     def result(self, numstat: Mapping[str, tuple[str, str]]) -> _Changes:
         if self.record != len(self.records):
@@ -570,60 +569,22 @@ def _check_names(header: bytes, record: _Raw, source: str) -> None:
         raise RepositoryError(source, f"git diff printed the lines of {named!r} where {expected!r} was expected")
 
 
-def _keep(side: dict[str, Mapping[int, str]], path: str, lines: HunkLines) -> None:
+def _keep(side: dict[str, Mapping[int, str]], path: str, lines: LazyLines) -> None:
     """Adds a section's lines of one side under `path`. Two sections name the same old path when a file is both
     changed and copied: their removed lines are merged, as read_diff_lines merges them."""
     if lines:
         side[path] = lines if path not in side else {**side[path], **lines}
 
 
-def _hunks(block: bytes, first: int, end: int, source: str) -> tuple[list[int], ...]:
-    """A section's hunks, from its first header at `first` to `end`: old starts, old counts, new starts, new
-    counts, and each body's start and end (two entries per hunk)."""
-    old_starts: list[int] = []
-    old_counts: list[int] = []
-    new_starts: list[int] = []
-    new_counts: list[int] = []
-    bounds: list[int] = []
-    position = first
-    for match in _HUNK_AT.finditer(block, first, end):
-        if match.start() != position:
-            break
-        old_start, old_count, new_start, new_count = match.groups()
-        old_starts.append(int(old_start))
-        old_counts.append(1 if old_count is None else int(old_count))
-        new_starts.append(int(new_start))
-        new_counts.append(1 if new_count is None else int(new_count))
-        if bounds:
-            bounds.append(match.start() + 1)
-        bounds.append(match.end())
-        position = block.find(b"\n@@ -", match.end(), end)
-        if position < 0:
-            break
-    if not bounds or position >= 0:
-        raise RepositoryError(source, f"git diff printed a malformed hunk {block[max(position, first) :][:40]!r}")
-    bounds.append(end)
-    return old_starts, old_counts, new_starts, new_counts, bounds
-
-
-def _side(
-    block: bytes, first: int, end: int, marker: str, total: int, source: str
-) -> tuple[list[int], list[int], Callable[[int], list[str]]]:
-    """One side of a section's hunks (marker "+": the new side, "-": the old) for HunkLines: first line numbers,
-    counts, and the reader of a hunk's lines; the counts are checked against the lines counted."""
-    old_starts, old_counts, new_starts, new_counts, bounds = _hunks(block, first, end, source)
-    starts, counts = (new_starts, new_counts) if marker == "+" else (old_starts, old_counts)
-    if sum(counts) != total:
-        raise RepositoryError(source, "git diff printed hunk headers that do not match their lines")
-    return starts, counts, functools.partial(_side_lines, block, bounds, marker, counts, source)
-
-
-def _side_lines(block: bytes, bounds: list[int], marker: str, counts: list[int], source: str, hunk: int) -> list[str]:
-    """One side's lines of a section's hunk: the lines of its body that start with `marker`."""
-    start, end = bounds[2 * hunk], bounds[2 * hunk + 1]
-    lines = [line[1:] for line in _decode(block[start:end]).split("\n") if line[:1] == marker]
-    if len(lines) != counts[hunk]:
-        raise RepositoryError(source, "git diff printed a hunk whose lines do not match its header")
+def _section_lines(
+    block: bytes, start: int, end: int, source: str, side: str, path: str, count: int
+) -> Mapping[int, str]:
+    """One side's lines (side "added" or "removed") of one file's section of the patch, as read_diff_lines reads
+    them, checked against the count of that side's lines."""
+    changed = read_diff_lines(_decode(block[start:end]))
+    lines = (changed.added if side == "added" else changed.removed).get(path, {})
+    if len(lines) != count:
+        raise RepositoryError(source, f"git diff printed hunks for {path!r} that do not match their headers")
     return lines
 
 

@@ -56,6 +56,18 @@ HEADER_LOOKALIKES_HEAD = (
     b"GIT binary patch\nend\n"
 )
 
+
+def _entry(name: str) -> bytes:
+    return f'    "{name}": R(\n        s="x",\n        note="n",\n    ),\n'.encode()
+
+
+# An entry added between two alike ones can be shown one line earlier or later. Without context lines git
+# first trims the files' common tail in 1 KiB blocks (xdiff-interface's trim_common_tail), and with this tail
+# that moves it: `git diff -U0` adds lines 3-6, a patch with context lines 6-9 (found on a real repository).
+_SLIDER_TAIL = _entry("b") + b"#" * 826 + b"\n" + b"".join(_entry(f"t{i}") for i in range(40)) + b"}\n"
+SLIDER_BASE = b"X = {\n" + _entry("a") + _SLIDER_TAIL
+SLIDER_HEAD = b"X = {\n" + _entry("a") + _entry("new") + _SLIDER_TAIL
+
 CASES: dict[str, tuple[Tree, Tree]] = {
     "modified": ({"f.txt": b"a\nb\nc\n"}, {"f.txt": b"a\nB\nc\nd\n"}),
     "several-hunks": (
@@ -126,6 +138,7 @@ CASES: dict[str, tuple[Tree, Tree]] = {
         {"lookalike.txt": HEADER_LOOKALIKES_HEAD, "z.txt": HEADER_LOOKALIKES_BASE},
     ),
     "empty-lines": ({"e.txt": b"\n\n\na\n\n"}, {"e.txt": b"\n\nb\n\n\n"}),
+    "slider-by-a-long-common-tail": ({"r.py": SLIDER_BASE}, {"r.py": SLIDER_HEAD}),
 }
 
 

@@ -303,9 +303,9 @@ def test_a_range_is_not_one_revision(repo: Repo) -> None:
 
 
 def test_diff_larger_than_the_limit(repo: Repo) -> None:
-    # The largest of what is read: the changes' lines, as a patch without context (their --raw is smaller).
+    # The largest of what is read: the changes' lines, as a patch with one line of context (--raw is smaller).
     raw = repo.git("diff", "--raw", "-z", "--no-abbrev", "-M", "-C", "main...claude/fix-auth")
-    size = len(repo.git("diff", "--unified=0", "-M", "-C", "main...claude/fix-auth"))
+    size = len(repo.git("diff", "--unified=1", "-M", "-C", "main...claude/fix-auth"))
     assert len(raw) < size
     assert read_repository(repo.path, "main", "claude/fix-auth", max_diff_bytes=size).files
     assert error_of(repo.path, "main", "claude/fix-auth", max_diff_bytes=size - 1) == (

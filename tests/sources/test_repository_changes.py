@@ -126,8 +126,8 @@ def _plain(side: Mapping[str, Mapping[int, str]]) -> dict[str, dict[int, str]]:
 
 
 def _lines_agree(snapshot: RepositorySnapshot) -> None:
-    """The changed lines read from the context-free patch are what read_diff_lines reads from the patch with
-    context, number by number, by every way a Mapping is read."""
+    """The changed lines --repo reads (from a patch with one line of context) are what read_diff_lines reads from
+    the patch with 3, number by number, by every way a Mapping is read."""
     expected = read_diff_lines(snapshot.patch())
     for side, wanted in ((snapshot.lines.added, expected.added), (snapshot.lines.removed, expected.removed)):
         assert _plain(side) == _plain(wanted)
