@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from aigate.errors import DiffError, InputDocumentError
 from aigate.models import Commit, Dependency, FileChange, Finding, Generation, InputDocument, PullRequest
 from aigate.sandbox.report import SandboxReport
-from aigate.scanning import ScanningOptions, assemble_scanning, prepare_scanning
+from aigate.scanning import ScanningOptions, assemble_scanning, fingerprinted, prepare_scanning
 from aigate.sources._io import first_validation_problem, parse_json, read_json, read_text
 from aigate.sources.added_lines import DiffLines, read_diff_lines
 from aigate.sources.commits import load_commits, load_commits_file
@@ -80,7 +80,7 @@ def build_input_document(
     reports = []
     for scan in scans:
         spec = parse_scan_spec(scan)
-        reports.append((str(spec.path), load_scan_file(spec.path, format=spec.format)))
+        reports.append((str(spec.path), fingerprinted(load_scan_file(spec.path, format=spec.format))))
     if repo is not None:
         if not base or not head:
             raise InputDocumentError("--repo", "needs both --base and --head")

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 
     from aigate.dependencies import DependencyOptions
 
-__all__ = ["ScanningOptions", "ScanningPart", "assemble_scanning", "builtin_secret_findings", "prepare_scanning"]
+__all__ = [
+    "ScanningOptions", "ScanningPart", "assemble_scanning", "builtin_secret_findings", "fingerprinted",
+    "prepare_scanning",
+]
 
 BUILTIN_TOOL = "aigate"
 
@@ -70,6 +73,14 @@ def prepare_scanning(options: ScanningOptions) -> None:
         import detect_secrets.core.scan  # noqa: F401
 
 
+def fingerprinted(result: ScanResult) -> ScanResult:
+    """A report with every finding of aigate's own format fingerprinted: that needs no diff, so it is done as the
+    report is read (with --repo, while git still diffs); the other formats' findings are marked against the diff."""
+    if result.format != "aigate" or all(f.fingerprint for f in result.findings):
+        return result
+    return replace(result, findings=tuple(_fingerprinted(f) for f in result.findings))
+
+
 def assemble_scanning(
     results: Iterable[tuple[str, ScanResult]],
     *,
@@ -103,6 +114,9 @@ def assemble_scanning(
     }
     # None: no changed file is known.
     changed = {f.path: f for f in files if f.status != "deleted"} if files else None
+    results = list(results)
+    if changed is not None:
+        _read_ahead(diff, _line_findings(results, changed))
     for source, result in results:
         marked = [
             _introduced(f, changed, diff, changed_packages) if result.format != "aigate" else _fingerprinted(f)
@@ -139,6 +153,7 @@ def builtin_secret_findings(lines: DiffLines, *, max_lines: int | None = None) -
     findings: list[Finding] = []
     budget = max_lines
     unchecked = 0
+    lines.prepare(_within_budget(lines, max_lines))
     with detect_secrets_settings():
         line_secrets = _LineSecrets()
         for path in sorted(lines.added):
@@ -165,6 +180,19 @@ def builtin_secret_findings(lines: DiffLines, *, max_lines: int | None = None) -
                     fingerprint=fingerprint(BUILTIN_TOOL, secret.type, path, hashed),
                 ))
     return findings, unchecked
+
+
+def _within_budget(lines: DiffLines, max_lines: int | None) -> list[str]:
+    """The paths whose added lines the check reads, in its order: their counts are known before their lines."""
+    paths = []
+    budget = max_lines
+    for path in sorted(lines.added):
+        if budget == 0:
+            break
+        paths.append(path)
+        if budget is not None:
+            budget -= min(budget, len(lines.added[path]))
+    return paths
 
 
 @contextmanager
@@ -197,11 +225,12 @@ class _LineSecrets:
         from detect_secrets.core.scan import get_filters_with_parameter
         from detect_secrets.settings import get_plugins
 
-        self._line_filters = [_Injected(f, self._LINE) for f in get_filters_with_parameter("line")]
-        self._secret_filters = [_Injected(f, self._SECRET) for f in get_filters_with_parameter("secret")]
-        self._context_filters = [
-            _Injected(f, (*self._SECRET, "context")) for f in get_filters_with_parameter("context")
-        ]
+        # A line is filtered out when any filter says so, whatever their order (they are plain functions), so
+        # they are bound in a fixed order, those that cannot take a call site's arguments left out (detect-secrets
+        # calls each and skips its TypeError), and the allowlist's regexes only run on a line that has their word.
+        self._line_filters = _bound_filters(get_filters_with_parameter("line"), self._LINE)
+        self._secret_filters = _bound_filters(get_filters_with_parameter("secret"), self._SECRET)
+        self._context_filters = _bound_filters(get_filters_with_parameter("context"), (*self._SECRET, "context"))
         self._plugins = [(plugin, _Injected(plugin.analyze_line, self._PLUGIN)) for plugin in get_plugins()]
 
     def __call__(self, lines: list[tuple[int, str]], filename: str) -> Iterator[PotentialSecret]:
@@ -228,7 +257,7 @@ class _Injected:
     """A detect-secrets plugin method or filter, called as `call_function_with_arguments` calls it: with the
     keyword arguments it declares (the bound instance stays bound), out of those a call site `offered`."""
 
-    __slots__ = ("_function", "_taken", "_whole")
+    __slots__ = ("_function", "_taken", "_whole", "callable")
 
     def __init__(self, function: Callable[..., Any], offered: tuple[str, ...]) -> None:
         from detect_secrets.util.inject import get_injectable_variables
@@ -239,11 +268,64 @@ class _Injected:
         self._function = function
         self._taken = tuple(name for name in offered if name in declared)
         self._whole = self._taken == offered
+        # False: it needs an argument the call site does not offer, so every call is a TypeError.
+        required = [
+            name for name, parameter in inspect.signature(function).parameters.items()
+            if parameter.default is parameter.empty
+            and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+        ]  # fmt: skip
+        self.callable = all(name in self._taken for name in required)
 
     def __call__(self, values: dict[str, Any]) -> Any:
         if self._whole:
             return self._function(**values)
         return self._function(**{name: values[name] for name in self._taken})
+
+
+class _NeedsWord(_Injected):
+    """detect-secrets' allowlist filter, called only when the line or the one before it holds the word each of its
+    regexes needs ("pragma"; `_allowlist_word` checks that when binding): its regexes cost ~18 µs a line (measured
+    on benchmarks/generate.py's lines, 0.36 s for 20,000), the test for the word well under 1."""
+
+    __slots__ = ("_word",)
+
+    def __init__(self, function: Callable[..., Any], offered: tuple[str, ...], word: str) -> None:
+        super().__init__(function, offered)
+        self._word = word
+
+    def __call__(self, values: dict[str, Any]) -> Any:
+        if self._word not in values["line"] and self._word not in values["context"].previous_line:
+            return False
+        return super().__call__(values)
+
+
+def _bound_filters(filters: Iterable[Callable[..., Any]], offered: tuple[str, ...]) -> list[_Injected]:
+    """`filters` bound to a call site's arguments, by name, those that can never take them left out."""
+    from detect_secrets.filters.allowlist import is_line_allowlisted
+
+    word = _allowlist_word() if "line" in offered and "context" in offered else None
+    bound = [
+        _NeedsWord(function, offered, word) if word and function is is_line_allowlisted
+        else _Injected(function, offered)
+        for function in sorted(filters, key=lambda function: f"{function.__module__}.{function.__qualname__}")
+    ]  # fmt: skip
+    return [check for check in bound if check.callable]
+
+
+def _allowlist_word() -> str | None:
+    """"pragma", when every regex of detect-secrets' allowlist filter (for any file: only YAML's differ) needs it
+    as is; None otherwise (another detect-secrets version), and the filter then runs on every line."""
+    import re
+
+    from detect_secrets.filters.allowlist import _get_allowlist_regexes_for_file
+
+    word = "pragma"
+    for filename in ("x", "x.yaml"):
+        for regexes in _get_allowlist_regexes_for_file(filename):
+            for regex in regexes:
+                if regex.flags & re.IGNORECASE or word not in regex.pattern or "|" in regex.pattern.split(word)[0]:
+                    return None
+    return word
 
 
 def _filtered(filters: list[_Injected], values: dict[str, Any]) -> bool:
@@ -264,6 +346,26 @@ def _fingerprinted(finding: Finding) -> Finding:
     return finding.model_copy(update={"fingerprint": fingerprint(
         finding.tool, finding.category, finding.rule_id, finding.path, finding.line, finding.package
     )})
+
+
+def _line_findings(results: list[tuple[str, ScanResult]], changed: Mapping[str, FileChange]) -> set[str]:
+    """The paths whose added lines `_introduced` reads: of findings on a line of a file the PR changes."""
+    return {
+        f.path
+        for _, result in results
+        if result.format != "aigate"
+        for f in result.findings
+        if f.category != "test" and not f.package and f.path is not None and f.line is not None
+        and f.path in changed and changed[f.path].status not in ("added", "copied")
+    }  # fmt: skip
+
+
+def _read_ahead(diff: Callable[[], DiffLines | None], paths: set[str]) -> None:
+    """Reads the lines of `paths` together (a repository's git runs once for them all), if any are wanted."""
+    if paths:
+        lines = diff()
+        if lines is not None:
+            lines.prepare(paths)
 
 
 def _introduced(

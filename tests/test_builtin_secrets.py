@@ -96,6 +96,8 @@ _SECRET_SHAPED = [
     'secret = "Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4"',
     'x = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"',
     f'allowed = "{KEY_ID}"  # pragma: allowlist secret', "password = ${PASSWORD}", "password = get_password()",
+    "# pragma: allowlist nextline secret", f'next_line = "{KEY_ID}"',
+    f'whitelisted = "{KEY_ID}"  // pragma: whitelist secret', f'not_allowed = "{KEY_ID}"  # pragma allowlist',
     "xoxb-123456789012-1234567890123-abcdefghijABCDEFGHIJklmn", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
     'jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"',
     "const apiKey = 'AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI';", "password: abcdefgh12345678",
@@ -113,6 +115,7 @@ def test_the_faster_loop_finds_what_detect_secrets_own_loop_finds() -> None:
     files = {str(path.relative_to(root)): path.read_text().splitlines() for path in sorted(root.glob("[at]*/**/*.py"))}
     files["config/settings.env"] = _SECRET_SHAPED
     files["src/app.ts"] = [f"  {line}" for line in _SECRET_SHAPED]
+    files["deploy/values.yaml"] = [f"key: {line}" for line in _SECRET_SHAPED] + _SECRET_SHAPED
 
     def secrets(scan: object, numbered: list[tuple[int, str]], path: str) -> list[tuple[str, int, str | None]]:
         found = scan(numbered, path)  # type: ignore[operator]

@@ -9,8 +9,8 @@ Hand-written: one pass over the lines with a hunk-count walker (unidiff builds a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 
 __all__ = ["DiffLines", "LazyLines", "read_diff_lines"]
 
@@ -25,27 +25,37 @@ class DiffLines:
 
     added: Mapping[str, Mapping[int, str]]
     removed: Mapping[str, Mapping[int, str]]
+    # Reads the lines of the given paths (None: of every file) together, ahead of their use: a repository's
+    # lines come from git, one diff for all the paths asked, where reading them file by file runs git per file.
+    read_ahead: Callable[[Collection[str] | None], None] | None = field(default=None, repr=False, compare=False)
+
+    def prepare(self, paths: Collection[str] | None = None) -> None:
+        """Reads the lines of `paths` (either side; None: every file) now, in one go. Reading works without
+        it, file by file; lines already known (from a diff's text) make it a no-op."""
+        if self.read_ahead is not None:
+            self.read_ahead(paths)
 
     def added_numbers(self) -> dict[str, frozenset[int]]:
+        self.prepare()
         return {path: frozenset(lines) for path, lines in self.added.items()}
 
 
 class LazyLines(Mapping[int, str]):
     """One side's changed lines of one file (line number → text), read only when first asked for.
 
-    `count` is known up front and `load()` reads the lines, so a PR's 1,000,000 added lines cost one count
-    per file until some are read (the secret check reads a budget of them, diff-aware findings the files
-    they name)."""
+    `count` is known up front (None: only once read) and `load()` reads the lines, so a PR's 1,000,000 added
+    lines cost one count per file until some are read (the secret check reads a budget of them, diff-aware
+    findings the files they name)."""
 
     __slots__ = ("_count", "_load", "_lines")
 
-    def __init__(self, count: int, load: Callable[[], Mapping[int, str]]) -> None:
+    def __init__(self, count: int | None, load: Callable[[], Mapping[int, str]]) -> None:
         self._count = count
         self._load = load
         self._lines: Mapping[int, str] | None = None
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._read()) if self._count is None else self._count
 
     def __getitem__(self, number: int) -> str:
         return self._read()[number]

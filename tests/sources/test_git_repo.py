@@ -303,14 +303,20 @@ def test_a_range_is_not_one_revision(repo: Repo) -> None:
 
 
 def test_diff_larger_than_the_limit(repo: Repo) -> None:
-    # The largest of what is read: the changes' lines, as a patch with one line of context (--raw is smaller).
-    raw = repo.git("diff", "--raw", "-z", "--no-abbrev", "-M", "-C", "main...claude/fix-auth")
-    size = len(repo.git("diff", "--unified=1", "-M", "-C", "main...claude/fix-auth"))
-    assert len(raw) < size
-    assert read_repository(repo.path, "main", "claude/fix-auth", max_diff_bytes=size).files
-    assert error_of(repo.path, "main", "claude/fix-auth", max_diff_bytes=size - 1) == (
-        f"--repo {repo.path}: git diff output is larger than the {size - 1}-byte limit"
+    # What read_repository reads: git's --raw and --numstat records, no hunk text.
+    changes = len(repo.git("diff", "--raw", "--numstat", "-z", "--no-abbrev", "-M", "-C", "main...claude/fix-auth"))
+    assert read_repository(repo.path, "main", "claude/fix-auth", max_diff_bytes=changes).files
+    assert error_of(repo.path, "main", "claude/fix-auth", max_diff_bytes=changes - 1) == (
+        f"--repo {repo.path}: git diff output is larger than the {changes - 1}-byte limit"
     )
+    # The changed lines, when read, come from a patch with one line of context, under the same limit.
+    lines = len(repo.git("diff", "--full-index", "--unified=1", "-M", "-C", "main...claude/fix-auth"))
+    assert changes < lines
+    read_repository(repo.path, "main", "claude/fix-auth", max_diff_bytes=lines).lines.prepare()
+    short = read_repository(repo.path, "main", "claude/fix-auth", max_diff_bytes=lines - 1)
+    with pytest.raises(RepositoryError) as error:
+        short.lines.prepare()
+    assert str(error.value) == f"--repo {repo.path}: git diff output is larger than the {lines - 1}-byte limit"
     snapshot = read_repository(repo.path, "main", "claude/fix-auth")
     patch_size = len(repo.git("diff", "main...claude/fix-auth"))
     assert snapshot.patch(max_bytes=patch_size)

@@ -14,9 +14,19 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from test_diff import CASES, Built, Repository
 
+from aigate.errors import RepositoryError
 from aigate.sources.added_lines import read_diff_lines
 from aigate.sources.diff import parse_diff
-from aigate.sources.git_repo import _DIFF_OPTIONS, RepositorySnapshot, _Git, _with_blob_details, read_repository
+from aigate.sources.git_repo import (
+    _DIFF_OPTIONS,
+    RepositorySnapshot,
+    _changes_arguments,
+    _Git,
+    _PatchLines,
+    _read_raw_numstat,
+    _with_blob_details,
+    read_repository,
+)
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +135,23 @@ def _plain(side: Mapping[str, Mapping[int, str]]) -> dict[str, dict[int, str]]:
     return {path: dict(lines.items()) for path, lines in side.items()}
 
 
-def _lines_agree(snapshot: RepositorySnapshot) -> None:
+# How the lines are read: file by file as each is first used; some files asked for first (a patch of their paths,
+# the rest file by file); every file asked for first (the whole patch).
+ROUTES = ("file by file", "half named", "whole")
+
+
+def _prepare(snapshot: RepositorySnapshot, route: str) -> None:
+    paths = sorted({p for change in snapshot.files for p in (change.path, change.old_path) if p})
+    if route == "half named":
+        snapshot.lines.prepare(paths[::2])
+    elif route == "whole":
+        snapshot.lines.prepare()
+
+
+def _lines_agree(snapshot: RepositorySnapshot, route: str = "file by file") -> None:
     """The changed lines --repo reads (from a patch with one line of context) are what read_diff_lines reads from
-    the patch with 3, number by number, by every way a Mapping is read."""
+    the patch with 3, number by number, by every way a Mapping is read; by each route."""
+    _prepare(snapshot, route)
     expected = read_diff_lines(snapshot.patch())
     for side, wanted in ((snapshot.lines.added, expected.added), (snapshot.lines.removed, expected.removed)):
         assert _plain(side) == _plain(wanted)
@@ -140,10 +164,53 @@ def _lines_agree(snapshot: RepositorySnapshot) -> None:
                 assert number not in read and read.get(number) is None
 
 
+@pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("case", CASES)
-def test_changed_lines_are_what_the_patch_with_context_says(built: Callable[[str], Built], case: str) -> None:
+def test_changed_lines_are_what_the_patch_with_context_says(
+    built: Callable[[str], Built], case: str, route: str
+) -> None:
     repository = built(case)
-    _lines_agree(read_repository(repository.repository.root, repository.base, repository.head))
+    _lines_agree(read_repository(repository.repository.root, repository.base, repository.head), route)
+
+
+def test_only_the_files_asked_for_are_read(built: Callable[[str], Built]) -> None:
+    """Asked for a few files, --repo reads a patch of those paths: under a limit that the whole patch passes, it
+    reads them; the whole patch is then refused, naming the limit."""
+    repository = built("everything")
+    root, base, head = repository.repository.root, repository.base, repository.head
+    snapshot = read_repository(root, base, head)
+    wanted = [change.path for change in snapshot.files if change.added][:2]
+    named = len(repository.repository.git(
+        "diff", "--full-index", "--unified=1", "-M", "-C", f"{base}...{head}", "--", *wanted
+    ))  # fmt: skip
+    whole = len(repository.repository.git("diff", "--full-index", "--unified=1", "-M", "-C", f"{base}...{head}"))
+    # (The limit holds for the --raw and --numstat records too.)
+    limit = max(named, len(repository.repository.git("diff", *_changes_arguments(base, head)[1:])))
+    assert limit < whole
+    limited = read_repository(root, base, head, max_diff_bytes=limit)
+    limited.lines.prepare(wanted)
+    for path in wanted:
+        assert dict(limited.lines.added[path]) == dict(snapshot.lines.added[path])
+    with pytest.raises(RepositoryError, match=f"larger than the {limit}-byte limit"):
+        limited.lines.prepare()
+
+
+def test_a_section_that_is_not_the_change_is_not_taken(built: Callable[[str], Built]) -> None:
+    """A section of the patch of some paths is a change's only if its blob ids are the change's: here they are not
+    (the record says another blob), so the lines come from the whole patch, read in step with the records."""
+    repository = built("everything")
+    snapshot = read_repository(repository.repository.root, repository.base, repository.head)
+    git = _Git(repository.repository.root)
+    output = git.run(_changes_arguments(snapshot.base_id, snapshot.head_id), limit=1 << 30)
+    records, _ = _read_raw_numstat([output], git.source)
+    index = next(i for i, change in enumerate(snapshot.files) if change.status == "modified" and change.added)
+    records[index] = records[index]._replace(new_id="f" * len(records[index].new_id))
+    reader = _PatchLines(git, snapshot.base_id, snapshot.head_id, records, snapshot.files, limit=1 << 30)
+    lines = reader.lines()
+    path = snapshot.files[index].path
+    lines.prepare([path])
+    expected = read_diff_lines(snapshot.patch())
+    assert dict(lines.added[path]) == expected.added[path]
 
 
 # Files of a few short lines, edited by hypothesis: lines removed, replaced, inserted and appended, near each
@@ -159,17 +226,18 @@ _FILE = st.lists(_LINE, max_size=30)
     base=st.dictionaries(st.sampled_from(["f", "g", "d/h"]), _FILE, min_size=1),
     head=st.dictionaries(st.sampled_from(["f", "g", "d/h", "new"]), _FILE, min_size=1),
     newline_at_end=st.booleans(),
+    route=st.sampled_from(ROUTES),
 )
 def test_changed_lines_of_random_edits(
     tmp_path_factory: pytest.TempPathFactory, base: dict[str, list[str]], head: dict[str, list[str]],
-    newline_at_end: bool,
+    newline_at_end: bool, route: str,
 ) -> None:
     end = "\n" if newline_at_end else ""
     repository = Repository(tmp_path_factory.mktemp("edits") / "repo")
     trees = [{path: ("\n".join(lines) + end).encode() for path, lines in tree.items()} for tree in (base, head)]
     base_id, head_id = (repository.commit(tree) for tree in trees)  # type: ignore[arg-type]
     snapshot = read_repository(repository.root, base_id, head_id)
-    _lines_agree(snapshot)
+    _lines_agree(snapshot, route)
     # And the counts are numstat's.
     numstat = repository.git("diff", "--numstat", "-z", "-M", "-C", f"{base_id}...{head_id}").split(b"\0")
     counted = []
