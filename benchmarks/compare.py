@@ -9,6 +9,8 @@ evaluate --repo` of the 10,000-file, 1,000,000-line PR (benchmarks/generate.gene
 or --hunk-size) with the seed config, the same with the built-in secret check off, `aigate evaluate --input`
 of the document each version's own `aigate input` wrote; and in-process, `Gate.evaluate` of the typical
 20-file PR, warm (median of 200). Every CLI run must exit 1 (the PR is blocked), or the comparison stops.
+Each round also times git alone on the same PR (`git diff --raw --numstat -z`, the least `--repo` asks of it):
+a yardstick of this machine's speed at that moment, the same for both versions.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS))
 
-from generate import CONFIG, generate_repository  # noqa: E402
+from generate import BASE_BRANCH, CONFIG, HEAD_BRANCH, generate_repository  # noqa: E402
 
 # Run by each version's own interpreter: the warm evaluation of the typical 20-file PR, in milliseconds.
 _WARM = """
@@ -76,7 +78,9 @@ def main() -> int:
     for name, venv in versions.items():
         subprocess.run([str(venv / "bin" / "aigate"), "input", *sources, "--output", str(work / f"input-{name}.json")],
                        check=True, cwd=work)  # fmt: skip
-    measures = ("repo", "repo, secret check off", "input", "warm 20 files")
+    measures = ("repo", "repo, secret check off", "input", "warm 20 files", "git's numstat alone")
+    numstat = ["git", "-C", str(generated.repo), "diff", "--raw", "--numstat", "-z", "--no-abbrev", "-M", "-C",
+               f"{BASE_BRANCH}...{HEAD_BRANCH}"]  # fmt: skip
     results: dict[str, dict[str, list[float]]] = {name: {m: [] for m in measures} for name in versions}
     for round_number in range(1, args.rounds + 1):
         for name, venv in versions.items():
@@ -93,6 +97,9 @@ def main() -> int:
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             row["warm 20 files"].append(float(warm.stdout) / 1000)
+            started = time.perf_counter()
+            subprocess.run(numstat, capture_output=True, check=True)
+            row["git's numstat alone"].append(time.perf_counter() - started)
         print(f"round {round_number}: " + json.dumps(
             {name: {m: round(values[-1] * 1000, 1) for m, values in row.items()} for name, row in results.items()}
         ), file=sys.stderr)  # fmt: skip

@@ -1,11 +1,10 @@
 """Commits, changed files and branch names of `base..head` in a local repository, read with git itself.
 
-The changed files come from `git diff --raw -z` (paths, status, modes and blob ids) and, at the same time,
-the same diff as a patch with one line of context, read block by block as git writes it: counting its "+"
-and "-" lines gives the line counts exactly as --numstat counts them (one diff of the files, not two), and a
-file's lines are read only when something asks for them (`RepositorySnapshot.lines`: diff-aware findings,
-the secret check's budget). The patch with 3 lines of context, for people and fixtures, is read on demand
-(`RepositorySnapshot.patch`).
+The changed files come from one `git diff --raw --numstat -z`: paths, status, modes and blob ids, and the line
+counts as git counts them, with no hunk text. A file's changed lines are read only when something asks for them
+(`RepositorySnapshot.lines`: the secret check's budget, diff-aware findings, coverage), from the same diff as a
+patch with one line of context: of the files asked for (`git diff -- PATH...`), or of the whole PR when most
+are. The patch with 3 lines of context, for people and fixtures, is read on demand (`RepositorySnapshot.patch`).
 
 git runs with the format-changing settings pinned (prefixes, quoting, colour, context, encoding) so
 that neither the user's nor the repository's config can change what aigate reads.
