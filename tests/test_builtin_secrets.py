@@ -131,3 +131,17 @@ def test_the_faster_loop_finds_what_detect_secrets_own_loop_finds() -> None:
             compared += len(numbered)
             found += len(expected)
     assert compared > 20_000 and found > 50  # the comparison covered real code and real findings
+
+
+def test_the_allowlist_filter_runs_only_where_its_word_is() -> None:
+    """Every regex of detect-secrets' allowlist filter needs "pragma" (checked when the check binds it): a line
+    without it, and whose previous line is without it, is never allowlisted, and the filter is not run on it.
+    Lines with it are still judged by the filter itself (the comparison above holds the results equal)."""
+    from detect_secrets.filters.allowlist import _get_allowlist_regexes_for_file
+
+    from aigate.scanning import _allowlist_word
+
+    assert _allowlist_word() == "pragma"
+    for filename in ("x.py", "x.yaml"):
+        for regexes in _get_allowlist_regexes_for_file(filename):
+            assert all(regex.search("key = 1  # allowlist secret") is None for regex in regexes)
