@@ -151,21 +151,12 @@ def builtin_secret_findings(lines: DiffLines, *, max_lines: int | None = None) -
     if not lines.added:
         return [], 0
     findings: list[Finding] = []
-    budget = max_lines
-    unchecked = 0
-    lines.prepare(_within_budget(lines, max_lines))
+    plan, unchecked = _reading_plan(lines, max_lines)
+    lines.prepare([path for path, _ in plan])
     with detect_secrets_settings():
         line_secrets = _LineSecrets()
-        for path in sorted(lines.added):
-            added = lines.added[path]
-            if budget == 0:
-                unchecked += len(added)  # counted, not read: the lines may be lazily read from a patch
-                continue
-            numbered = sorted(added.items())
-            if budget is not None:
-                unchecked += max(0, len(numbered) - budget)
-                numbered = numbered[:budget]
-                budget -= len(numbered)
+        for path, first in plan:
+            numbered = sorted(lines.added[path].items())[:first]
             seen: set[tuple[str, int]] = set()
             for secret in line_secrets(numbered, path):
                 key = (secret.type, secret.line_number)
@@ -182,17 +173,21 @@ def builtin_secret_findings(lines: DiffLines, *, max_lines: int | None = None) -
     return findings, unchecked
 
 
-def _within_budget(lines: DiffLines, max_lines: int | None) -> list[str]:
-    """The paths whose added lines the check reads, in its order: their counts are known before their lines."""
-    paths = []
+def _reading_plan(lines: DiffLines, max_lines: int | None) -> tuple[list[tuple[str, int]], int]:
+    """What the check reads, from the counts alone (known before any line is read, so that the files read can be
+    asked for together): (path, how many of its first added lines) in path order, and how many are left unread."""
+    plan = []
+    unchecked = 0
     budget = max_lines
     for path in sorted(lines.added):
-        if budget == 0:
-            break
-        paths.append(path)
+        count = len(lines.added[path])
+        read = count if budget is None else min(count, budget)
+        if read:
+            plan.append((path, read))
+        unchecked += count - read
         if budget is not None:
-            budget -= min(budget, len(lines.added[path]))
-    return paths
+            budget -= read
+    return plan, unchecked
 
 
 @contextmanager
@@ -349,15 +344,24 @@ def _fingerprinted(finding: Finding) -> Finding:
 
 
 def _line_findings(results: list[tuple[str, ScanResult]], changed: Mapping[str, FileChange]) -> set[str]:
-    """The paths whose added lines `_introduced` reads: of findings on a line of a file the PR changes."""
+    """The paths whose added lines `_introduced` reads."""
     return {
         f.path
         for _, result in results
         if result.format != "aigate"
         for f in result.findings
-        if f.category != "test" and not f.package and f.path is not None and f.line is not None
-        and f.path in changed and changed[f.path].status not in ("added", "copied")
-    }  # fmt: skip
+        if f.path is not None and _decided_by_lines(f, changed)
+    }
+
+
+def _decided_by_lines(finding: Finding, changed: Mapping[str, FileChange]) -> bool:
+    """Whether `_introduced` decides on a finding by the added lines of its file: one on a line of a file the PR
+    changes (not one it adds or copies, whose every line is new), and not a test's or a package's."""
+    file = None if finding.path is None else changed.get(finding.path)
+    return (
+        finding.category != "test" and not finding.package and file is not None and finding.line is not None
+        and file.status not in ("added", "copied")
+    )  # fmt: skip
 
 
 def _read_ahead(diff: Callable[[], DiffLines | None], paths: set[str]) -> None:
@@ -389,7 +393,7 @@ def _introduced(
     file = changed.get(finding.path)
     if file is None:
         return finding.model_copy(update={"introduced": False})
-    if finding.line is None or file.status in ("added", "copied"):
+    if not _decided_by_lines(finding, changed):
         return finding.model_copy(update={"introduced": file.status in ("added", "copied") or file.added > 0})
     lines = diff()
     added = lines.added.get(finding.path, {}) if lines is not None else None
