@@ -134,7 +134,7 @@ def _document(gate: Gate, args: argparse.Namespace) -> InputDocument:
     if args.input is not None:
         if any([args.pr, args.commits, args.diff, args.repo, args.scan, args.sandbox, args.generation]):
             raise AigateError("--input takes a ready input document; do not combine it with other sources")
-        from aigate.document import load_input_document
+        from aigate._input_document import load_input_document
 
         return load_input_document(args.input)
     if args.repo is None and (args.base or args.head):
@@ -202,7 +202,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _input(args: argparse.Namespace) -> int:
     with Gate(_gate_config(args)) as gate:
         document = _document(gate, args)
-    from aigate.document import document_data
+    from aigate._input_document import document_data
 
     text = json.dumps(document_data(document), indent=2, ensure_ascii=False) + "\n"
     write_text(text, _single_output(args, "aigate input"))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -12,11 +10,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from aigate._input_document import canonical_json, document_data, input_digest, load_input_document
 from aigate.errors import DiffError, InputDocumentError
 from aigate.models import Commit, Dependency, FileChange, Finding, Generation, InputDocument, PullRequest
 from aigate.sandbox.report import SandboxReport
 from aigate.scanning import ScanningOptions, assemble_scanning, fingerprinted, prepare_scanning
-from aigate.sources._io import first_validation_problem, parse_json, read_json, read_text
+from aigate.sources._io import first_validation_problem, read_json, read_text
 from aigate.sources.added_lines import DiffLines, read_diff_lines
 from aigate.sources.commits import load_commits, load_commits_file
 from aigate.sources.config_change import CONFIG_FILE_NAME, config_change
@@ -150,44 +149,6 @@ def _generation(generation: Generation | Mapping[str, Any] | Path | None) -> Gen
         raise InputDocumentError(source, first_validation_problem(e)) from e
 
 
-def load_input_document(data: Mapping[str, Any] | Path, *, source: str | None = None) -> InputDocument:
-    """A ready input document, validated by the model that `schemas/input.schema.json` is generated from.
-
-    Validation is strict, as JSON: a string is no number, 1 is no boolean, a float is no integer, an
-    unknown key is an error. So what passes also passes the published schema (the tests compare them).
-    """
-    if isinstance(data, Path):
-        source = source or str(data)
-        text = read_text(data, InputDocumentError)
-    else:
-        source = source or "input"
-        try:
-            text = json.dumps(data, allow_nan=False)
-        except (TypeError, ValueError) as e:
-            raise InputDocumentError(source, f"not a JSON document: {e}") from e
-    try:
-        document = InputDocument.model_validate_json(text, strict=True)
-    except ValidationError as e:
-        raise InputDocumentError(source, _first_problem(e)) from e
-    if isinstance(data, Path):
-        parse_json(text, source, InputDocumentError)  # refuses duplicate keys, which the model's parser lets pass
-    if "files" not in document.model_fields_set:
-        # Fail closed: a document that does not say what the PR changes is not an empty PR.
-        raise InputDocumentError(source, 'files: missing (a PR that changes nothing is "files": [])')
-    return document
-
-
-def _first_problem(error: ValidationError) -> str:
-    """The first problem as `field/path: message`, the field named as in the JSON document."""
-    first = error.errors(include_url=False, include_context=False, include_input=False)[0]
-    location = "/".join(str(part) for part in first["loc"])
-    if first["type"] == "json_invalid":
-        return first["msg"]  # "Invalid JSON: <what> at line L column C"
-    if not location:
-        return "the document must be a JSON object" if first["type"] == "model_type" else first["msg"]
-    return f"{location}: {first['msg']}"
-
-
 def require_diff_source(diff: object, repo: object) -> None:
     """Fail closed: a decision without a diff would check nothing, and "no files" would read as an empty
     PR that is allowed. `Gate.evaluate` and `aigate evaluate` call this after reading the other sources,
@@ -209,24 +170,6 @@ def host_head_branch() -> str:
         if value:
             return value
     return ""
-
-
-def canonical_json(document: InputDocument) -> str:
-    """Compact JSON in model field order: the same document always gives the same text (and digest).
-
-    An absent `generation` is left out, so documents without one keep the digest they always had."""
-    if document.generation is None:
-        return document.model_dump_json(exclude={"generation"})
-    return document.model_dump_json()
-
-
-def document_data(document: InputDocument) -> dict[str, Any]:
-    """The document as JSON-ready data, an absent `generation` left out (as in `canonical_json`)."""
-    return document.model_dump(mode="json", exclude={"generation"} if document.generation is None else None)
-
-
-def input_digest(canonical: str) -> str:
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _pull_request(pr: PrSource | None) -> PullRequest:

@@ -16,26 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from aigate._input_document import canonical_json, document_data, input_digest, load_input_document
 from aigate.config import GateConfig, load_config
-from aigate.document import (
-    build_input_document,
-    canonical_json,
-    document_data,
-    input_digest,
-    load_input_document,
-    require_diff_source,
-)
 from aigate.engines.connection import OpaConnection, parse_urls
 from aigate.engines.interface import DECISION_PATH, Engine, PolicySet
 from aigate.engines.opa_binary import ENV_OPA_URL
 from aigate.engines.select import EngineKind, create_engine
 from aigate.errors import ConfigError, PolicyError
 from aigate.models import Decision, InputDocument
-from aigate.scanning import ScanningOptions
 from aigate.sources._io import first_validation_problem
 
 if TYPE_CHECKING:
     from aigate.audit import AuditEvent, AuditTrail
+    from aigate.scanning import ScanningOptions
 
 __all__ = ["Gate"]
 
@@ -110,12 +103,18 @@ class Gate:
     def input_document(self, **sources: Any) -> InputDocument:
         """Normalise the given sources (those `build_input_document` takes) into the input document the
         policies see, with the scanning options of this gate's config unless `scanning` is given."""
+        # Normalising sources (diffs, repositories, scanner reports) is imported only here: a ready
+        # document (`aigate evaluate --input`) needs none of it.
+        from aigate.document import build_input_document
+
         if sources.get("scanning") is None:
             sources["scanning"] = self.scanning_options
         return build_input_document(**sources)
 
     @cached_property
     def scanning_options(self) -> ScanningOptions:
+        from aigate.scanning import ScanningOptions
+
         return ScanningOptions.from_settings(self.config.settings["scanning"], self.config.base_dir)
 
     def evaluate(
@@ -134,6 +133,8 @@ class Gate:
         the audit trail, as a SHA-256 unless `audit.store_prompts` is true."""
         started = time.perf_counter()
         if document is None:
+            from aigate.document import require_diff_source
+
             document = self.input_document(**sources)
             require_diff_source(sources.get("diff"), sources.get("repo"))
         elif sources:
