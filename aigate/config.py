@@ -23,7 +23,14 @@ import yaml
 from aigate import _resources
 from aigate._text import normalise
 from aigate.errors import ConfigError
-from aigate.patterns import CompiledPattern, combined_regex, compile_path_pattern, lines_regex, text_regex
+from aigate.patterns import (
+    CompiledPattern,
+    combined_regex,
+    compile_path_pattern,
+    lines_regex,
+    path_regex,
+    text_regex,
+)
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -683,7 +690,9 @@ class _Compiler:
         compiled = []
         for index, pattern in enumerate(patterns):
             try:
-                if kind.get("path"):
+                if kind.get("check"):
+                    path_regex(pattern, ignore_case=kind.get("ignore_case", False))
+                elif kind.get("path"):
                     compiled.append(compile_path_pattern(pattern, ignore_case=kind.get("ignore_case", False)))
                 else:
                     options = {k: v for k, v in kind.items() if k not in ("path", "ignore_case")}
@@ -714,11 +723,17 @@ class _Compiler:
         self, location: list[str | int], patterns: list[str], *, ignore_case: bool = False
     ) -> dict[str, Any]:
         compiled = self._compile_each(location, patterns, path=True, ignore_case=ignore_case)
-        return {
-            "patterns": [c.as_data() for c in compiled],
-            "regex": combined_regex(compiled),
-            "lines_regex": lines_regex(compiled),
-        }
+        try:
+            return {
+                "patterns": [c.as_data() for c in compiled],
+                "regex": combined_regex(compiled),
+                "lines_regex": lines_regex(compiled),
+            }
+        except ValueError:
+            # The list's regexes are checked together, each pattern's being a part of them; when they fail,
+            # each pattern alone says which one is at fault.
+            self._compile_each(location, patterns, path=True, ignore_case=ignore_case, check=True)
+            raise
 
 
 def _compile(
