@@ -289,11 +289,17 @@ BROKEN = {
         "violation 'blocked_path' is blocking but the outcome is 'allow'",
     ),
     "violation-without-mode": (
-        ("violations := [data.aigate.exceptions.apply(v) |", 'violations := [object.remove(v, ["mode"]) |'),
+        (
+            "violations := data.aigate.exceptions.apply_all(union({",
+            '_broken(vs) := [object.remove(v, ["mode"]) | some v in vs]\n\nviolations := _broken(union({',
+        ),
         "incomplete: no violations[0].mode",
     ),
     "blocking-outside-block-mode": (
-        ("violations := [data.aigate.exceptions.apply(v) |", 'violations := [object.union(v, {"blocking": false}) |'),
+        (
+            "violations := data.aigate.exceptions.apply_all(union({",
+            '_broken(vs) := [object.union(v, {"blocking": false}) | some v in vs]\n\nviolations := _broken(union({',
+        ),
         "violation 'blocked_path' is in block mode but blocking is false",
     ),
 }

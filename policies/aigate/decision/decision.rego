@@ -22,17 +22,15 @@ detection := {
 default violations := []
 
 # Custom rules' violations join the built-in layers'; exceptions mark what they waive.
-violations := [data.aigate.exceptions.apply(v) |
-	some v in union({
-		data.aigate.paths.violations,
-		data.aigate.scope.violations,
-		data.aigate.tests.violations,
-		data.aigate.scanning.violations,
-		data.aigate.sandbox.violations,
-		data.aigate.protection.violations,
-		data.aigate.extensions.violations,
-	})
-] if {
+violations := data.aigate.exceptions.apply_all(union({
+	data.aigate.paths.violations,
+	data.aigate.scope.violations,
+	data.aigate.tests.violations,
+	data.aigate.scanning.violations,
+	data.aigate.sandbox.violations,
+	data.aigate.protection.violations,
+	data.aigate.extensions.violations,
+})) if {
 	data.aigate.detection.checks_apply
 }
 

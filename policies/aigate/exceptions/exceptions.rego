@@ -61,6 +61,23 @@ apply(v) := object.union(v, {
 	count(waivers) > 0
 } else := v
 
+# apply_all(violations) is every violation, each through `apply`; when nothing can waive one (no exception
+# in force, no custom waiver the config lets weaken the gate) they are taken as they are (measured: `apply`
+# on the 2,200 violations of a 10,000-file PR took 14 of the decision's 160 ms).
+apply_all(violations) := [apply(v) | some v in violations] if {
+	_can_waive
+} else := [v | some v in violations]
+
+_can_waive if {
+	some entry in _entries
+	in_force(entry)
+}
+
+_can_waive if {
+	data.aigate.extensions.can_weaken
+	count(data.aigate.extensions.waivers) > 0
+}
+
 _waiver(entry) := {
 	"exception": entry.id,
 	"reason": entry.reason,

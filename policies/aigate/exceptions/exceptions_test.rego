@@ -92,3 +92,37 @@ test_custom_waiver_only_when_allowed if {
 	lifted.waived
 	lifted.waiver.source == "data.aigate.custom.x.waivers"
 }
+
+test_apply_all_waives_what_an_exception_in_force_covers if {
+	waivable := _v("blocked_path", "config/prod.env.example")
+	other := _v("blocked_path", "config/prod.env")
+	applied := exceptions.apply_all({waivable, other}) with data.aigate.config.exceptions as _entries
+		with input.evaluated_on as "2026-12-03"
+		with data.aigate.agent.name as "claude-code"
+	count(applied) == 2
+	{v.path: v.waived | some v in applied; v.waived} == {"config/prod.env.example": true}
+	other in applied
+}
+
+test_apply_all_takes_violations_as_they_are_when_nothing_can_waive if {
+	# Only an expired exception: none in force, so nothing is waived, and nothing marked.
+	violations := {_v("max_files", null), _v("blocked_path", "config/prod.env.example")}
+	applied := exceptions.apply_all(violations) with data.aigate.config.exceptions as [_entries[2]]
+		with input.evaluated_on as "2026-12-03"
+		with data.aigate.agent.name as "claude-code"
+	{v | some v in applied} == violations
+	count(applied) == 2
+}
+
+test_apply_all_applies_custom_waivers_when_the_config_lets_them_weaken if {
+	v := _v("max_files", null)
+	waiver := {"rule": "max_files", "path": null, "reason": "vendored drop", "source": "custom.vendor.waivers"}
+	applied := exceptions.apply_all({v}) with data.aigate.config.exceptions as []
+		with data.aigate.extensions.can_weaken as true
+		with data.aigate.extensions.waivers as {waiver}
+	applied[0].waived
+	applied[0].waiver.source == "custom.vendor.waivers"
+	exceptions.apply_all({v}) == [v] with data.aigate.config.exceptions as []
+		with data.aigate.extensions.can_weaken as false
+		with data.aigate.extensions.waivers as {waiver}
+}

@@ -62,7 +62,7 @@ _who := "AI-generated" if data.aigate.detection.is_ai
 
 # A category without a threshold of its own uses "other"; test failures and (while block_secrets is
 # on) secrets have rules of their own. Whether a category's findings of a severity reach its threshold
-# is decided once per (category, severity) pair present, not per finding (measured: per finding, 88 ms
+# is decided once per category present and severity, not per finding (measured: per finding, 88 ms
 # of the decision on 10,000 findings).
 _over_pair(category, severity) if {
 	category != "test"
@@ -74,17 +74,20 @@ _over_pair(category, severity) if {
 
 _secret_ruled("secret") if _settings.block_secrets
 
-_pairs := {[f.category, f.severity] | some f in counted_findings}
-
-_over_pairs := {pair | some pair in _pairs; _over_pair(pair[0], pair[1])}
+# Per category with findings, the severities that reach its threshold.
+_over_severities := {category: over |
+	some category in {f.category | some f in counted_findings}
+	over := {severity | some severity in severities; _over_pair(category, severity)}
+	count(over) > 0
+}
 
 default findings_over_threshold := []
 
 findings_over_threshold := [f |
 	some f in counted_findings
-	_over_pairs[[f.category, f.severity]]
+	f.severity in _over_severities[f.category]
 ] if {
-	count(_over_pairs) > 0
+	count(_over_severities) > 0
 }
 
 _categories_over := {f.category | some f in findings_over_threshold}
