@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from aigate.patterns import combined_regex, compile_path_pattern, lines_regex, path_regex, text_regex
+from aigate.patterns import (
+    CompiledPattern,
+    PathGlob,
+    combined_regex,
+    compile_path_pattern,
+    lines_regex,
+    path_regex,
+    text_regex,
+)
 
 PATTERNS = [
     "*.env*",
@@ -236,3 +244,15 @@ def test_unusable_path_patterns_rejected(pattern: str) -> None:
 def test_text_regex(pattern: str, text: str, anchored: bool, prefix: bool, expected: bool) -> None:
     regex = text_regex(pattern, anchored=anchored, prefix=prefix)
     assert (re.search(regex, text) is not None) is expected
+
+
+def test_a_list_whose_regex_does_not_compile_is_refused_at_load() -> None:
+    # Each pattern's regex is checked as part of its list's combined regexes: a broken part (here built by
+    # hand, as only a translation bug could) fails the list, and path_regex names the pattern alone.
+    good = compile_path_pattern("*.py")
+    broken = CompiledPattern("x", "^(", PathGlob(False, False, "(", "("))
+    with pytest.raises(ValueError, match="cannot be compiled to a regular expression"):
+        combined_regex([good, broken])
+    with pytest.raises(ValueError, match="cannot be compiled to a regular expression"):
+        lines_regex([good, broken])
+    assert re.compile(combined_regex([good])).match("src/a.py")
