@@ -3,18 +3,32 @@ imported (pydantic, yaml, the engine: ~200 ms), so the two overlap; then the CLI
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
 _COMMANDS = ("evaluate", "input")
+_SINGLE_PR_COMMANDS = ("evaluate", "input", "explain")
 _VALUES = ("--repo", "--base", "--head")
 
 
 def main() -> int:
-    _prefetch(sys.argv[1:])
-    from aigate._cli import main as cli_main
+    arguments = sys.argv[1:]
+    _prefetch(arguments)
+    # Deciding on one PR allocates and frees hundreds of thousands of containers (JSON, models, git's records).
+    # On a 10,000-file PR the cyclic collector ran 200-450 times, took 46 ms of `evaluate --input` and 110 ms
+    # of `evaluate --repo` (gc.callbacks), and found ~1,200 objects in cycles: left to the process's end, with
+    # the same peak memory. Paused for the commands that decide on one PR; --batch and the others keep it.
+    single_pr = bool(arguments) and arguments[0] in _SINGLE_PR_COMMANDS and "--batch" not in arguments
+    if single_pr:
+        gc.disable()
+    try:
+        from aigate._cli import main as cli_main
 
-    return cli_main()
+        return cli_main()
+    finally:
+        if single_pr:
+            gc.enable()
 
 
 def _prefetch(arguments: list[str]) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -245,3 +247,30 @@ def test_test_policies_command() -> None:
     assert result.code == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("rego: ")
     assert ", 0 failed" in result.stdout
+
+
+def test_one_pr_is_decided_with_the_cyclic_collector_paused_and_then_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The console script's entry point, in this process: no collection runs while it decides, and the
+    # collector is on again when it returns.
+    from aigate import _entry
+
+    document = tmp_path / "input.json"
+    document.write_text(run_cli("input", *_sources("copilot-small")).stdout)
+    monkeypatch.setattr(sys, "argv", ["aigate", "evaluate", "--config", str(CONFIG), "--input", str(document)])
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    assert gc.isenabled()
+    gc.callbacks.append(count)
+    try:
+        code = _entry.main()
+    finally:
+        gc.callbacks.remove(count)
+    assert (code, json.loads(capsys.readouterr().out)["outcome"]) == (0, "allow")
+    assert collections == []
+    assert gc.isenabled()
