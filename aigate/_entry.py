@@ -3,6 +3,7 @@ imported (pydantic, yaml, the engine: ~200 ms), so the two overlap; then the CLI
 
 from __future__ import annotations
 
+import atexit
 import gc
 import sys
 from pathlib import Path
@@ -22,6 +23,9 @@ def main() -> int:
     single_pr = bool(arguments) and arguments[0] in _SINGLE_PR_COMMANDS and "--batch" not in arguments
     if single_pr:
         gc.disable()
+        # At exit, the interpreter's last collection would traverse all of it again (46-70 ms, against 12-15 ms
+        # when frozen): the process's memory goes back to the system whole. Only when the process ends.
+        atexit.register(gc.freeze)
     try:
         from aigate._cli import main as cli_main
 
