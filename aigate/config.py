@@ -690,19 +690,17 @@ class _Compiler:
         compiled = []
         for index, pattern in enumerate(patterns):
             try:
-                if kind.get("check"):
-                    path_regex(pattern, ignore_case=kind.get("ignore_case", False))
-                elif kind.get("path"):
+                if kind.get("path"):
                     compiled.append(compile_path_pattern(pattern, ignore_case=kind.get("ignore_case", False)))
                 else:
                     options = {k: v for k, v in kind.items() if k not in ("path", "ignore_case")}
                     compiled.append(CompiledPattern(pattern, text_regex(pattern, **options)))
             except ValueError as e:
-                where = [*location, index]
-                raise ConfigError(
-                    f"{self.source}: {_where(self.root, where)}{_dotted(where)}: {pattern!r}: {e}"
-                ) from e
+                raise self._error([*location, index], f"{pattern!r}: {e}") from e
         return compiled
+
+    def _error(self, where: list[str | int], problem: str) -> ConfigError:
+        return ConfigError(f"{self.source}: {_where(self.root, where)}{_dotted(where)}: {problem}")
 
     def text_patterns(self, location: list[str | int], patterns: list[str], **kind: bool) -> list[dict[str, Any]]:
         """Detection patterns, compared as the policies compare text (aigate._text.normalise); `literal`
@@ -710,8 +708,7 @@ class _Compiler:
         normalised = [normalise(pattern) for pattern in patterns]
         for index, text in enumerate(normalised):
             if not text:
-                where = [*location, index]
-                raise ConfigError(f"{self.source}: {_where(self.root, where)}{_dotted(where)}: "
+                raise self._error([*location, index],
                                   f"{patterns[index]!r}: empty once whitespace and zero-width characters go")
         compiled = self._compile_each(location, normalised, **kind)
         return [
@@ -729,11 +726,15 @@ class _Compiler:
                 "regex": combined_regex(compiled),
                 "lines_regex": lines_regex(compiled),
             }
-        except ValueError:
+        except ValueError as e:
             # The list's regexes are checked together, each pattern's being a part of them; when they fail,
             # each pattern alone says which one is at fault.
-            self._compile_each(location, patterns, path=True, ignore_case=ignore_case, check=True)
-            raise
+            for index, pattern in enumerate(patterns):
+                try:
+                    path_regex(pattern, ignore_case=ignore_case)
+                except ValueError as alone:
+                    raise self._error([*location, index], f"{pattern!r}: {alone}") from e
+            raise self._error(location, f"the patterns' combined regex: {e}") from e
 
 
 def _compile(

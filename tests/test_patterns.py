@@ -248,7 +248,7 @@ def test_text_regex(pattern: str, text: str, anchored: bool, prefix: bool, expec
 
 def test_a_list_whose_regex_does_not_compile_is_refused_at_load() -> None:
     # Each pattern's regex is checked as part of its list's combined regexes: a broken part (here built by
-    # hand, as only a translation bug could) fails the list, and path_regex names the pattern alone.
+    # hand, as only a translation bug could) fails the list (the config then checks each pattern alone).
     good = compile_path_pattern("*.py")
     broken = CompiledPattern("x", "^(", PathGlob(False, False, "(", "("))
     with pytest.raises(ValueError, match="cannot be compiled to a regular expression"):
