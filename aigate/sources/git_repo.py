@@ -164,7 +164,7 @@ class RepositorySnapshot:
             chosen = {p for change in self.files if change.path in wanted for p in (change.path, change.old_path) if p}
             if not chosen:
                 return ["diff", "--no-index", "--", os.devnull, os.devnull]  # nothing to show: an empty diff
-            pathspecs = [f":(literal){path}" for path in sorted(chosen)]
+            pathspecs = _literal_pathspecs(sorted(chosen))
         return ["diff", *_DIFF_OPTIONS, "--end-of-options", f"{self.base_id}...{self.head_id}", "--", *pathspecs]
 
 
@@ -307,11 +307,16 @@ def _changes_arguments(base_id: str, head_id: str) -> list[str]:
 def _hunk_arguments(base_id: str, head_id: str, paths: Iterable[str] = ()) -> list[str]:
     """The patch the lines are read from, of the whole PR or of `paths`; with whole blob ids on its index lines,
     which tie a section of a patch of some paths to its change (its blob pair)."""
-    pathspecs = [f":(literal){path}" for path in paths]
+    pathspecs = _literal_pathspecs(paths)
     return [
         "diff", "--full-index", *_CHANGE_OPTIONS, *_HUNK_OPTIONS,
         "--end-of-options", f"{base_id}...{head_id}", "--", *pathspecs,
     ]  # fmt: skip
+
+
+def _literal_pathspecs(paths: Iterable[str]) -> list[str]:
+    """Paths as git pathspecs matching exactly those paths: a PR's path may hold `*`, `?`, `[` or a leading `:`."""
+    return [f":(literal){path}" for path in paths]
 
 
 # Diffs started by `prefetch`, each taken once by the read_repository call with the same arguments.
