@@ -10,7 +10,7 @@ from conftest import REPO
 
 from aigate import Gate
 from aigate.config import load_config
-from aigate.models import Decision, FileChange, InputDocument, PullRequest
+from aigate.models import Commit, Decision, FileChange, InputDocument, Person, PullRequest
 from aigate.render.markdown import DEFAULT_MAX_CHARS, MarkdownRenderer
 
 SEED = REPO / "examples/.ai-code-gate.yml"
@@ -89,3 +89,21 @@ def test_allowed_and_human_prs_say_why() -> None:
     why = "**Why:** risk **2/100**, tier **low**: auto-merge allowed."
     assert ai_text.startswith(f"### aigate: ✅ **Allowed**\n\n{why}")
     assert "Not checked (no input): bot_author, branch, co_author" in ai_text
+
+
+def test_a_trailer_two_patterns_match_is_listed_once() -> None:
+    # The seed config matches Claude's trailer by two patterns (`noreply@anthropic.com` and
+    # `*noreply@anthropic.com`): two signals in the decision, one line item for a reviewer.
+    commit = Commit(
+        author=Person(name="Ann", email="ann@example.com"),
+        message="Fix\n\nCo-authored-by: Claude Fable 5 <noreply@anthropic.com>\n",
+    )
+    document = InputDocument(commits=(commit,), files=(FileChange(path="a.py", status="modified", added=1),))
+    with Gate(load_config(SEED)) as gate:
+        decision = gate.evaluate(document)
+    trailer = "Claude Fable 5 <noreply@anthropic.com>"
+    assert [s.pattern for s in decision.detection.signals if s.value == trailer] == [
+        "*noreply@anthropic.com", "noreply@anthropic.com"
+    ]
+    text = MarkdownRenderer().render(decision)
+    assert f"AI-generated: **yes** (co_author `{trailer}`)" in text

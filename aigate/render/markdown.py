@@ -265,8 +265,11 @@ def _detection_lines(decision: Decision) -> list[str]:
     detection = decision.detection
     lines = ["", "#### Detection", ""]
     if detection.signals:
-        signals = ", ".join(f"{s.kind} `{_code(s.value)}`" for s in detection.signals[:10])
-        more = f" and {len(detection.signals) - 10} more" if len(detection.signals) > 10 else ""
+        # What matched, once each: one trailer matched by two patterns is one signal to a reviewer (the
+        # decision's JSON keeps every pattern).
+        matched = list(dict.fromkeys((s.kind, s.value) for s in detection.signals))
+        signals = ", ".join(f"{kind} `{_code(value)}`" for kind, value in matched[:10])
+        more = f" and {len(matched) - 10} more" if len(matched) > 10 else ""
         lines.append(f"AI-generated: **yes** ({signals}{more})")
     else:
         lines.append("AI-generated: **no** (no signal matched)")
