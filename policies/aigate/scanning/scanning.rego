@@ -90,24 +90,25 @@ findings_over_threshold := [f |
 	count(_over_severities) > 0
 }
 
-_categories_over := {f.category | some f in findings_over_threshold}
+# Per category over its threshold, its findings at or above it, in order: one pass per such category.
+_over_by_category := {category: over |
+	some category, over_severities in _over_severities
+	over := [f | some f in counted_findings; f.category == category; f.severity in over_severities]
+	count(over) > 0
+}
 
 violations contains data.aigate.lib.violation("scanning", "scan_block_on", severity, message, null) if {
-	some category in _categories_over
-	over := [f | some f in findings_over_threshold; f.category == category]
+	some category, over in _over_by_category
 	threshold := object.get(block_on, category, block_on.other)
-	severity := _most_severe(over)
+	severity := _most_severe({f.severity | some f in over})
 	message := sprintf("%d %s findings at or above %s, the threshold for %s PRs: %s", [
 		count(over), category, threshold.severity, _who,
 		concat("; ", [_describe(f) | some f in array.slice(over, 0, 5)]),
 	])
 }
 
-_most_severe(findings) := severity if {
-	ranks := [_settings.severity_rank[f.severity] | some f in findings]
-	some severity, rank in _settings.severity_rank
-	rank == min(ranks)
-}
+# The most severe of a set of severities.
+_most_severe(present) := [severity | some severity in severities; present[severity]][0]
 
 _describe(finding) := sprintf("%s %s (%s)%s", [finding.tool, finding.rule_id, finding.severity, _location(finding)])
 
