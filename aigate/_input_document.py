@@ -60,15 +60,39 @@ def _first_problem(error: ValidationError) -> str:
 def canonical_json(document: InputDocument) -> str:
     """Compact JSON in model field order: the same document always gives the same text (and digest).
 
-    An absent `generation` is left out, so documents without one keep the digest they always had."""
-    if document.generation is None:
-        return document.model_dump_json(exclude={"generation"})
-    return document.model_dump_json()
+    What is absent is left out (`_absent`), so documents keep the digest they always had."""
+    return document.model_dump_json(exclude=_absent(document))
 
 
 def document_data(document: InputDocument) -> dict[str, Any]:
-    """The document as JSON-ready data, an absent `generation` left out (as in `canonical_json`)."""
-    return document.model_dump(mode="json", exclude={"generation"} if document.generation is None else None)
+    """The document as JSON-ready data, with what is absent left out as in `canonical_json`."""
+    return document.model_dump(mode="json", exclude=_absent(document))
+
+
+# A file's details that only binaries and symlinks have, left out when None: documents without binaries or
+# symlinks keep the shape (and digest) they had, and the engines parse 30,000 fewer nulls on a 10,000-file PR
+# (measured 0.2 s on regorus).
+_FILE_DETAILS = ("binary_size", "link_target", "link_target_path")
+
+
+def _absent(document: InputDocument) -> dict[str, Any]:
+    """The dump's `exclude`: `generation` when the host gave none, and each file's details that are None. Worked
+    out here, not by a serializer of FileChange's own, which ran Python once per file (13 of the 28 ms of
+    dumping a 10,000-file document); one set serves every file when none has a detail, the usual PR."""
+    absent: dict[str, Any] = {"generation": True} if document.generation is None else {}
+    with_details = [
+        index for index, change in enumerate(document.files)
+        if change.binary_size is not None or change.link_target is not None or change.link_target_path is not None
+    ]  # fmt: skip
+    if not with_details:
+        absent["files"] = {"__all__": set(_FILE_DETAILS)}
+        return absent
+    files: dict[int, set[str]] = dict.fromkeys(range(len(document.files)), set(_FILE_DETAILS))
+    for index in with_details:
+        change = document.files[index]
+        files[index] = {key for key in _FILE_DETAILS if getattr(change, key) is None}
+    absent["files"] = files
+    return absent
 
 
 def input_digest(canonical: str) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from aigate._input_document import document_data
 from aigate.audit.events import (
     AuditEvent,
     AuditFile,
@@ -61,7 +62,7 @@ class Scrubber:
     """The input document redacted, and what it takes to keep its redacted values out of derived text."""
 
     def __init__(self, document: InputDocument, pointers: Iterable[str]) -> None:
-        original = document.model_dump(mode="json", exclude={"generation"} if document.generation is None else None)
+        original = document_data(document)
         # A trailer is a piece of its commit message: redacting the message redacts its trailers.
         pointers = list(pointers)
         implied = [f"/commits/{m.group(1)}/trailers" for p in pointers if (m := _COMMIT_MESSAGE.match(p))]
@@ -123,7 +124,7 @@ def _redact_fresh(document: InputDocument, pointers: list[str]) -> tuple[dict[st
     """`redact` on a dump of its own, masked in place (no deep copy: the dump is new)."""
     from aigate.redaction import _mask, _unescape
 
-    data = document.model_dump(mode="json", exclude={"generation"} if document.generation is None else None)
+    data = document_data(document)
     masked: list[str] = []
     for pointer in pointers:
         _mask(data, [_unescape(segment) for segment in pointer.split("/")[1:]], "", masked)
@@ -252,7 +253,7 @@ def evaluation_events(
         lines_added=sum(f["added"] for f in files),
         lines_removed=sum(f["removed"] for f in files),
         content_hash="sha256:" + hashlib.sha256(
-            json.dumps(document.model_dump(mode="json", include={"files"})["files"], sort_keys=True,
+            json.dumps(document_data(document)["files"], sort_keys=True,
                        separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         ).hexdigest(),
     )

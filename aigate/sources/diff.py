@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from pydantic import TypeAdapter
 
 from aigate.errors import DiffError
-from aigate.models import FileChange, FileStatus
+from aigate.models import FileChange, FileStatus, resolve_link_target
 from aigate.sources._io import no_gc_pauses
 
 if TYPE_CHECKING:
@@ -484,11 +484,15 @@ def _file_change(entry: _Entry, patched: _Parsed, source: str, text: str) -> dic
         elif "\nGIT binary patch\n" in body:
             raise ValueError("a 'GIT binary patch' that does not follow the entry's header")
         if patched.target_mode == _SYMLINK_MODE and patched.has_hunks and not binary:
-            change["link_target"] = _symlink_target(body)
+            change["link_target"] = target = _symlink_target(body)
+            change["link_target_path"] = resolve_link_target(path, target)
     except ValueError as e:
         line_no = text.count("\n", 0, entry.start) + 1
         raise DiffError(source, f"line {line_no}: {e}") from e
     return change
+
+
+_BLOB_DETAILS = ("binary_size", "link_target", "link_target_path")
 
 
 def _check_path(path: str) -> None:
@@ -652,7 +656,7 @@ def _merge_type_changes(changes: list[dict[str, Any]]) -> tuple[FileChange, ...]
                 "old_mode": previous["old_mode"],
                 "new_mode": change["new_mode"],
             }
-            merged[-1].update({key: change[key] for key in ("binary_size", "link_target") if key in change})
+            merged[-1].update({key: change[key] for key in _BLOB_DETAILS if key in change})
         else:
             merged.append(change)
     return tuple(_file_changes().validate_python(merged))  # one call for all: a third faster than one each

@@ -261,6 +261,8 @@ def _base_attributes(git: _Git, base_id: str) -> Iterator[_Git]:
 def _with_blob_details(git: _Git, head_id: str, files: tuple[FileChange, ...]) -> tuple[FileChange, ...]:
     """`files` with what --raw and the patch leave out, read from the head commit: a binary file's size,
     and a symlink's target (its content)."""
+    from aigate.models import resolve_link_target
+
     # A rename or copy at 100% similarity has no mode in the input document: it may be a symlink.
     wanted = [
         change.path
@@ -292,7 +294,8 @@ def _with_blob_details(git: _Git, head_id: str, files: tuple[FileChange, ...]) -
         if mode and change.binary:
             update["binary_size"] = size
         if mode == "120000":  # few: one small object each
-            update["link_target"] = _decode(git.run(["cat-file", "blob", blob], limit=1 << 16))
+            update["link_target"] = target = _decode(git.run(["cat-file", "blob", blob], limit=1 << 16))
+            update["link_target_path"] = resolve_link_target(change.path, target)
         completed.append(change.model_validate({**change.model_dump(), **update}) if update else change)
     return tuple(completed)
 

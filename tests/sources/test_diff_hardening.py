@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from aigate.document import canonical_json, document_data, load_input_document
 from aigate.errors import DiffError
 from aigate.models import FileChange, resolve_link_target
 from aigate.sources.diff import parse_diff
@@ -125,6 +126,29 @@ def test_link_target_path_is_computed_never_taken() -> None:
     assert change.link_target_path == ".env"
     assert resolve_link_target("x", "..") is None
     assert resolve_link_target("a/x", "./b/./c") == "a/b/c"
+
+
+def test_the_document_resolves_every_symlink_and_leaves_absent_details_out() -> None:
+    # The document, not each file, fills link_target_path in: a file that gives only link_target gets it,
+    # a path given without a target (or a wrong one) is dropped, and details that are None are left out.
+    document = load_input_document({"files": [
+        {"path": "a/b/link", "status": "added", "link_target": "../../.env"},
+        {"path": "a/lie", "status": "added", "link_target_path": "harmless"},
+        {"path": "a/other", "status": "added", "link_target": "x", "link_target_path": "harmless"},
+        {"path": "x.bin", "status": "modified", "binary": True, "binary_size": None, "link_target": None},
+        {"path": "y.bin", "status": "modified", "binary": True, "binary_size": 0},
+    ]})
+    files = document_data(document)["files"]
+    details = [{key: f[key] for key in ("binary_size", "link_target", "link_target_path") if key in f} for f in files]
+    assert details == [
+        {"link_target": "../../.env", "link_target_path": ".env"},
+        {},
+        {"link_target": "x", "link_target_path": "a/x"},
+        {},
+        {"binary_size": 0},
+    ]
+    assert '"link_target_path":".env"' in canonical_json(document)
+    assert "harmless" not in canonical_json(document) and "null" not in str(details)
 
 
 def test_newline_in_a_quoted_path_is_kept() -> None:
