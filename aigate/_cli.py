@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -202,10 +201,9 @@ def _explain(args: argparse.Namespace) -> int:
 def _input(args: argparse.Namespace) -> int:
     with Gate(_gate_config(args)) as gate:
         document = _document(gate, args)
-    from aigate._input_document import document_data
+    from aigate._input_document import readable_json
 
-    text = json.dumps(document_data(document), indent=2, ensure_ascii=False) + "\n"
-    write_text(text, _single_output(args, "aigate input"))
+    write_text(readable_json(document), _single_output(args, "aigate input"))
     return EXIT_OK
 
 

@@ -16,7 +16,7 @@ from aigate.errors import InputDocumentError
 from aigate.models import InputDocument
 from aigate.sources._io import parse_json, read_text
 
-__all__ = ["canonical_json", "document_data", "input_digest", "load_input_document"]
+__all__ = ["canonical_json", "document_data", "input_digest", "load_input_document", "readable_json"]
 
 
 def load_input_document(data: Mapping[str, Any] | Path, *, source: str | None = None) -> InputDocument:
@@ -38,12 +38,24 @@ def load_input_document(data: Mapping[str, Any] | Path, *, source: str | None = 
         document = InputDocument.model_validate_json(text, strict=True)
     except ValidationError as e:
         raise InputDocumentError(source, _first_problem(e)) from e
-    if isinstance(data, Path):
+    if isinstance(data, Path) and not _written_by_aigate(text, document):
         parse_json(text, source, InputDocumentError)  # refuses duplicate keys, which the model's parser lets pass
     if "files" not in document.model_fields_set:
         # Fail closed: a document that does not say what the PR changes is not an empty PR.
         raise InputDocumentError(source, 'files: missing (a PR that changes nothing is "files": [])')
     return document
+
+
+def _written_by_aigate(text: str, document: InputDocument) -> bool:
+    """Whether `text` is exactly what `readable_json` writes of the document validated from it (what `aigate
+    input` writes): aigate's JSON has no duplicate key, so neither has the text, and json need not parse it
+    again to look for one (10,000 files: 30 ms to write it, against 50 ms to parse it)."""
+    return text.startswith('{\n  "schema_version": ') and text == readable_json(document)
+
+
+def readable_json(document: InputDocument) -> str:
+    """The document as `aigate input` prints it: indented JSON in model field order, what is absent left out."""
+    return document.model_dump_json(indent=2, exclude=_absent(document)) + "\n"
 
 
 def _first_problem(error: ValidationError) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from aigate._input_document import canonical_json, document_data, input_digest, load_input_document
+from aigate._input_document import canonical_json, document_data, input_digest, load_input_document, readable_json
 from aigate.errors import DiffError, InputDocumentError
 from aigate.models import Commit, Dependency, FileChange, Finding, Generation, InputDocument, PullRequest
 from aigate.sandbox.report import SandboxReport
@@ -26,7 +26,7 @@ from aigate.sources.scans import ScanSpec, load_scan_file, parse_scan_spec
 
 __all__ = [
     "build_input_document", "canonical_json", "document_data", "host_head_branch", "input_digest",
-    "load_input_document", "require_diff_source",
+    "load_input_document", "readable_json", "require_diff_source",
 ]
 
 PrSource = PullRequest | Mapping[str, Any] | Path

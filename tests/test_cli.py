@@ -14,6 +14,7 @@ import pytest
 from conftest import EXAMPLES, run_cli
 
 from aigate import _resources
+from aigate.document import load_input_document, readable_json
 
 CONFIG = EXAMPLES / ".ai-code-gate.yml"
 PRS = EXAMPLES / "prs"
@@ -79,6 +80,17 @@ def test_input_round_trips_through_evaluate(tmp_path: Path) -> None:
     document.write_text(run_cli("input", *_sources("copilot-small")).stdout)
     result = run_cli("evaluate", "--config", CONFIG, "--input", document)
     assert (result.code, json.loads(result.stdout)["outcome"]) == (0, "allow")
+
+
+def test_input_prints_what_evaluate_reads_back_byte_for_byte(tmp_path: Path) -> None:
+    # `aigate input` writes readable_json; read back, the document writes the same text again (so --input of
+    # aigate's own output needs no second parse for duplicate keys), and the same JSON json.dumps would write.
+    text = run_cli("input", *_sources("claude-auth")).stdout
+    path = tmp_path / "input.json"
+    path.write_text(text, encoding="utf-8")
+    document = load_input_document(path)
+    assert readable_json(document) == text
+    assert json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n" == text
 
 
 def test_repo_source(tmp_path: Path) -> None:

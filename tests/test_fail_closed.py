@@ -80,6 +80,20 @@ def test_json_duplicate_keys_are_refused(tmp_path: Path, kind: str) -> None:
     assert_error(run_cli("evaluate", *args), f"{path}: duplicate key")
 
 
+def test_duplicate_key_in_a_document_aigate_wrote_is_refused(tmp_path: Path) -> None:
+    # A document exactly as `aigate input` writes it skips json's second parse (it cannot hold a duplicate);
+    # one key added to it, even the same key again, is no longer aigate's JSON and is looked at key by key.
+    diff = write(tmp_path / "pr.diff", "")
+    pr = write(tmp_path / "pr.json", '{"labels": ["ai-generated"]}')
+    written = run_cli("input", "--pr", pr, "--diff", diff).stdout
+    path = write(tmp_path / "input.json", written)
+    assert run_cli("evaluate", "--input", path).code == 0
+    once = '"labels": [\n      "ai-generated"\n    ],'
+    assert written.startswith('{\n  "schema_version": ') and once in written
+    doubled = written.replace(once, '"labels": ["ai-generated"],\n    "labels": [],')
+    assert_error(run_cli("evaluate", "--input", write(tmp_path / "doubled.json", doubled)), "duplicate key 'labels'")
+
+
 def test_json_nested_too_deeply(tmp_path: Path) -> None:
     diff = write(tmp_path / "pr.diff", "")
     deep = write(tmp_path / "pr.json", "[" * 200_000 + "]" * 200_000)
