@@ -18,7 +18,7 @@ from aigate.models import (
     SandboxTestResults,
     ScanReport,
 )
-from aigate.sources._scan_common import ScanResult, fingerprint, secret_hash
+from aigate.sources._scan_common import ScanResult, finding_fingerprint, fingerprint, secret_hash
 from aigate.sources.added_lines import DiffLines
 
 if TYPE_CHECKING:
@@ -338,9 +338,7 @@ def _filtered(filters: list[_Injected], values: dict[str, Any]) -> bool:
 def _fingerprinted(finding: Finding) -> Finding:
     if finding.fingerprint:
         return finding
-    return finding.model_copy(update={"fingerprint": fingerprint(
-        finding.tool, finding.category, finding.rule_id, finding.path, finding.line, finding.package
-    )})
+    return finding.model_copy(update={"fingerprint": finding_fingerprint(finding)})
 
 
 def _line_findings(results: list[tuple[str, ScanResult]], changed: Mapping[str, FileChange]) -> set[str]:

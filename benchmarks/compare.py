@@ -1,16 +1,17 @@
 """Two installed versions of aigate, measured round by round on the same PRs, for the README's before/after table.
 
     python benchmarks/compare.py --before OLD_VENV --after NEW_VENV [--rounds 5] [--keep DIR]
+                                 [--hunk-size N | --new-files]
 
 Each VENV is a virtualenv with that version installed (`python -m venv V && V/bin/pip install .` at each
 commit). On this 2-CPU VM timings drift by 2-3x over minutes, so the versions alternate within every round and
 each figure is the median over the rounds: the drift hits both alike. Measured, as whole processes: `aigate
-evaluate --repo` of the 10,000-file, 1,000,000-line PR (benchmarks/generate.generate_repository, hunks of 10,
-or --hunk-size) with the seed config, the same with the built-in secret check off, `aigate evaluate --input`
-of the document each version's own `aigate input` wrote; and in-process, `Gate.evaluate` of the typical
-20-file PR, warm (median of 200). Every CLI run must exit 1 (the PR is blocked), or the comparison stops.
-Each round also times git alone on the same PR (`git diff --raw --numstat -z`, the least `--repo` asks of it):
-a yardstick of this machine's speed at that moment, the same for both versions.
+evaluate --repo` of the 10,000-file, 1,000,000-line PR (benchmarks/generate.generate_repository: hunks of 10,
+or --hunk-size; or --new-files, the files it changes are new) with the seed config, the same with the built-in
+secret check off, `aigate evaluate --input` of the document each version's own `aigate input` wrote; and
+in-process, `Gate.evaluate` of the typical 20-file PR, warm (median of 200). Every CLI run must exit 1 (the PR
+is blocked), or the comparison stops. Each round also times git alone on the same PR (`git diff --raw --numstat
+-z`, the least `--repo` asks of it): a yardstick of this machine's speed at that moment, the same for both versions.
 """
 
 from __future__ import annotations
@@ -63,11 +64,14 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     parser.add_argument("--hunk-size", type=int, default=10,
                         help="changed lines per hunk (10: git diffs every file line by line; 100: fewer, larger hunks)")
+    parser.add_argument("--new-files", action="store_true",
+                        help="the files the PR changes are new: git counts their lines without diffing them")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="aigate-compare-"))
     work.mkdir(parents=True, exist_ok=True)
     generated = generate_repository(
-        work / "repo", files=10_000, changed_lines=1_000_000, findings=10_000, hunk_size=args.hunk_size
+        work / "repo", files=10_000, changed_lines=1_000_000, findings=10_000, hunk_size=args.hunk_size,
+        new_files=args.new_files,
     )
     config = work / "config.yml"
     config.write_text(CONFIG)
@@ -103,7 +107,8 @@ def main() -> int:
         print(f"round {round_number}: " + json.dumps(
             {name: {m: round(values[-1] * 1000, 1) for m, values in row.items()} for name, row in results.items()}
         ), file=sys.stderr)  # fmt: skip
-    print(f"Command: `python benchmarks/compare.py --rounds {args.rounds} --hunk-size {args.hunk_size}` — medians of "
+    shape = "--new-files" if args.new_files else f"--hunk-size {args.hunk_size}"
+    print(f"Command: `python benchmarks/compare.py --rounds {args.rounds} {shape}` — medians of "
           f"{args.rounds} interleaved rounds, milliseconds.\n")  # fmt: skip
     print("| measurement | before | after | after / before |")
     print("|---|---:|---:|---:|")

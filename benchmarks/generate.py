@@ -278,15 +278,21 @@ def _hunk_contents(i: int, changed: int, size: int) -> tuple[list[str], list[str
 
 
 def generate_repository(
-    directory: Path, *, files: int, changed_lines: int, findings: int, hunk_size: int = 10
+    directory: Path, *, files: int, changed_lines: int, findings: int, hunk_size: int = 10, new_files: bool = False
 ) -> GeneratedRepository:
     """A git repository (built with `git fast-import`) whose `main...claude/refactor-widgets` is the PR
-    `generate_pr` writes as a diff: the same paths, kinds and counts, plus pr.json and scans/scan.json."""
+    `generate_pr` writes as a diff: the same paths, kinds and counts, plus pr.json and scans/scan.json.
+
+    With `new_files`, every file the PR would modify is new instead (`export const` lines, which detect-secrets'
+    plugins read whole, where the hunks' `= compute(…)` lines are dropped by its first filter): git counts their
+    lines without diffing them, the shape of an agent's PR that adds a feature or scaffolds a service."""
     import subprocess
 
     if files < len(BLOCKED):
         raise ValueError(f"at least {len(BLOCKED)} files")
     kinds = ["modified" if i < len(BLOCKED) else _kind(i) for i in range(files)]
+    if new_files:
+        kinds = ["added" if kind == "modified" else kind for kind in kinds]
     # Renames are exact here: git finds those by their blob ids at any size, while a 10,000-file diff is far
     # past the rename limit (diff.renameLimit) that finding similar files needs.
     text_files = sum(kind not in ("binary", "mode", "renamed") for kind in kinds)

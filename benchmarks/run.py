@@ -79,6 +79,7 @@ class RepositoryResult:
     files: int
     changed_lines: int
     hunk_size: int
+    new_files: bool
     patch_bytes: int
     document_bytes: int
     git_s: float
@@ -325,8 +326,8 @@ def _run(work: Path, sizes: list[int], runs: int, batch_prs: int, args: argparse
     problems: list[str] = []
     repository_files = 1_000 if args.smoke else 10_000
     repositories = [
-        measure_repository(work, config, runs, problems, repository_files, hunk_size)
-        for hunk_size in ((10,) if args.smoke else (10, 100))
+        measure_repository(work, config, runs, problems, repository_files, hunk_size, new_files=new_files)
+        for hunk_size, new_files in (((10, False),) if args.smoke else ((10, False), (100, False), (100, True)))
     ]
     if args.repository_only:
         print("\n".join(repository_rows(repositories)))
@@ -409,15 +410,16 @@ def measure_shapes(
 
 
 def measure_repository(
-    work: Path, config: Path, runs: int, problems: list[str], files: int, hunk_size: int
+    work: Path, config: Path, runs: int, problems: list[str], files: int, hunk_size: int, *, new_files: bool = False
 ) -> RepositoryResult:
     """The generated PR as a real repository: `evaluate --repo`, then `evaluate --input` of the document
     `aigate input` writes from the same sources, each as a whole process; and git's own diff alone."""
     generated = generate_repository(
-        work / f"repo-{files}-{hunk_size}", files=files, changed_lines=min(files * LINES_PER_FILE, MAX_LINES),
-        findings=min(files, MAX_FINDINGS), hunk_size=hunk_size,
+        work / f"repo-{files}-{'new' if new_files else hunk_size}", files=files,
+        changed_lines=min(files * LINES_PER_FILE, MAX_LINES), findings=min(files, MAX_FINDINGS), hunk_size=hunk_size,
+        new_files=new_files,
     )  # fmt: skip
-    where = f"{files:,} files in a repository, hunks of {hunk_size}"
+    where = f"{files:,} files in a repository, {_shape(hunk_size, new_files)}"
     git = ["git", "-C", str(generated.repo), "diff", "-M", "-C", f"{BASE_BRANCH}...{HEAD_BRANCH}"]
     patch_bytes = len(subprocess.run(git, capture_output=True, check=True).stdout)
     git_times, git_cpu = [], []
@@ -456,12 +458,17 @@ def measure_repository(
         problems += check_decision(json.loads(out), generated.expected, f"{where} (--input)")
     result = RepositoryResult(
         files=files, changed_lines=generated.expected.added + generated.expected.removed, hunk_size=hunk_size,
-        patch_bytes=patch_bytes, document_bytes=document.stat().st_size if document.exists() else 0,
+        new_files=new_files, patch_bytes=patch_bytes,
+        document_bytes=document.stat().st_size if document.exists() else 0,
         git_s=statistics.median(git_times), git_cpu_s=statistics.median(git_cpu),
         repo_cli_s=statistics.median(repo_times), input_cli_s=statistics.median(input_times), peak_rss_bytes=peak,
     )  # fmt: skip
     shutil.rmtree(generated.directory, ignore_errors=True)
     return result
+
+
+def _shape(hunk_size: int, new_files: bool) -> str:
+    return "new files" if new_files else f"hunks of {hunk_size}"
 
 
 def repository_rows(repositories: list[RepositoryResult]) -> list[str]:
@@ -475,7 +482,8 @@ def repository_rows(repositories: list[RepositoryResult]) -> list[str]:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r.files:,} | {r.changed_lines:,} | {r.hunk_size} | {_mib(r.patch_bytes)} | {_ms(r.git_s)} "
+        f"| {r.files:,} | {r.changed_lines:,} | {'new files' if r.new_files else r.hunk_size} | "
+        f"{_mib(r.patch_bytes)} | {_ms(r.git_s)} "
         f"({_ms(r.git_cpu_s)}) | {_ms(r.repo_cli_s)} | {_mib(r.document_bytes)} | {_ms(r.input_cli_s)} "
         f"| {_mib(r.peak_rss_bytes)} |"
         for r in repositories
@@ -560,7 +568,7 @@ def report(
     if len(batch) == 2:
         lines.append(f"| batch speed-up, 2 workers over 1 | ×{batch[1] / batch[2]:.2f} | |")
     for r in repositories:
-        shape = f"{r.files:,} files, {r.changed_lines:,} lines, hunks of {r.hunk_size}"
+        shape = f"{r.files:,} files, {r.changed_lines:,} lines, {_shape(r.hunk_size, r.new_files)}"
         lines.append(f"| `aigate evaluate --repo`, {shape} | {_ms(r.repo_cli_s)} | < 800 ms |")
         lines.append(f"| `aigate evaluate --input`, {shape} | {_ms(r.input_cli_s)} | < 600 ms |")
     if shapes:

@@ -76,6 +76,11 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
+def finding_fingerprint(finding: Finding) -> str:
+    """The fingerprint of a finding that gives none, from its identifying fields."""
+    return fingerprint(finding.tool, finding.category, finding.rule_id, finding.path, finding.line, finding.package)
+
+
 def secret_hash(value: str) -> str:
     """A short prefix of the secret's SHA-256: enough to correlate, too short to confirm a guess offline."""
     return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]

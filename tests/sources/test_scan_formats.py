@@ -259,3 +259,21 @@ def test_cli_scan_tool_equals_file_and_broken_report(tmp_path: Path) -> None:
     assert bad.code == 2 and bad.stdout == ""
     assert bad.stderr.strip().splitlines() == [f"aigate: error: {broken}: invalid JSON at line 1, column 30: "
                                                "Expecting ',' delimiter"]
+
+
+def test_native_findings_are_fingerprinted_as_they_are_read(tmp_path: Path) -> None:
+    # aigate's own format: a finding without a fingerprint gets the one its identifying fields make (as
+    # scanning.fingerprinted gives a finding built in Python), a given one is kept, and equal fields match.
+    from aigate.models import Finding
+    from aigate.scanning import fingerprinted
+    from aigate.sources._scan_common import ScanResult
+
+    item = {"tool": "semgrep", "category": "sast", "severity": "high", "rule_id": "r1", "message": "m",
+            "path": "src/a.py", "line": 3}  # fmt: skip
+    report = tmp_path / "scan.json"
+    report.write_text(json.dumps({"findings": [item, {**item, "message": "other"}, {**item, "fingerprint": "given"}]}))
+    read = load_scan_file(report).findings
+    built = fingerprinted(ScanResult("aigate", "aigate", ("sast",), findings=(Finding(**item),))).findings[0]
+    assert read[0].fingerprint == read[1].fingerprint == built.fingerprint != ""
+    assert read[2].fingerprint == "given"
+    assert "fingerprint" in read[0].model_fields_set and read[0].model_dump() == built.model_dump()
