@@ -301,10 +301,52 @@ def _bound_filters(filters: Iterable[Callable[..., Any]], offered: tuple[str, ..
     word = _allowlist_word() if "line" in offered and "context" in offered else None
     bound = [
         _NeedsWord(function, offered, word) if word and function is is_line_allowlisted
-        else _Injected(function, offered)
+        else _Injected(_same_answer_faster(function), offered)
         for function in sorted(filters, key=lambda function: f"{function.__module__}.{function.__qualname__}")
     ]  # fmt: skip
     return [check for check in bound if check.callable]
+
+
+def _same_answer_faster(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function`, or for detect-secrets' indirect-reference filter a check that answers the same faster."""
+    from detect_secrets.filters.heuristic import is_indirect_reference
+
+    if function is is_indirect_reference:
+        return _indirect_reference_check() or function
+    return function
+
+
+# What may start detect-secrets' indirect-reference regex: characters other than a line break, '=', '!' or ':',
+# then white space. Both may match nothing.
+_MAY_MATCH_NOTHING = r"([^\v=!:]*)\s*"
+
+
+def _indirect_reference_check() -> Callable[[str], bool] | None:
+    r"""detect-secrets' `is_indirect_reference` (a line like `secret = get_secret()` is no secret) searches each
+    line for `([^\v=!:]*)\s*(:=?|[!=]{1,3})\s*(…)`. Its first two parts may match nothing, so a line holds a match
+    exactly when it holds one of the rest, which can only start at ':', '!' or '='. Searching for the rest alone
+    gives the same answer; the whole regex, tried from every character and scanning on to the next '=' each
+    time, took 65 µs a line of real code (1.3 of the check's 2.5 s on 20,000 lines). None (the filter runs as
+    is) when another detect-secrets version's regex does not start that way."""
+    import re
+
+    from detect_secrets.filters.heuristic import _get_indirect_reference_regex, is_indirect_reference
+
+    regex = _get_indirect_reference_regex()
+    if not regex.pattern.startswith(_MAY_MATCH_NOTHING):
+        return None
+    rest = re.compile(regex.pattern[len(_MAY_MATCH_NOTHING) :], regex.flags)
+
+    def indirect_reference(line: str) -> bool:
+        if len(line) > _INDIRECT_REFERENCE_MAX_LINE:
+            return is_indirect_reference(line)  # detect-secrets' own answer for a line it does not search
+        return rest.search(line) is not None
+
+    return indirect_reference
+
+
+# detect-secrets does not search a longer line (catastrophic backtracking): it answers for those itself.
+_INDIRECT_REFERENCE_MAX_LINE = 1000
 
 
 def _allowlist_word() -> str | None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+
 from aigate import Gate
 from aigate.config import config_from_mapping
 from aigate.document import build_input_document
@@ -145,3 +148,46 @@ def test_the_allowlist_filter_runs_only_where_its_word_is() -> None:
     for filename in ("x.py", "x.yaml"):
         for regexes in _get_allowlist_regexes_for_file(filename):
             assert all(regex.search("key = 1  # allowlist secret") is None for regex in regexes)
+
+
+# Lines rich in what the indirect-reference regex turns on: assignments and comparisons, brackets, words, dots
+# and dashes, white space (a vertical tab is a line break to it), and lengths on both sides of the 1,000
+# characters past which detect-secrets does not search.
+_REFERENCE_ALPHABET = st.sampled_from([*"=!:([]){}.-_ \t\v\"'`,;aZ09é", "==", "!==", ":=", "get(", "x[0]", " = "])
+_REFERENCE_LINES = st.one_of(
+    st.lists(_REFERENCE_ALPHABET, max_size=40).map("".join),
+    st.tuples(st.integers(990, 1010), _REFERENCE_ALPHABET).map(lambda n_s: (n_s[1] * n_s[0])[: n_s[0]]),
+    st.tuples(st.integers(0, 1100), st.lists(_REFERENCE_ALPHABET, max_size=8).map("".join)).map(
+        lambda n_s: "a" * n_s[0] + n_s[1] + " = f(x)"
+    ),
+)
+
+
+@seed(20261204)
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(_REFERENCE_LINES)
+def test_the_indirect_reference_check_answers_as_detect_secrets(line: str) -> None:
+    """The faster indirect-reference filter (its regex without the two leading parts that may match nothing)
+    gives detect-secrets' answer on generated lines, real code and secret-shaped lines."""
+    from detect_secrets.filters.heuristic import is_indirect_reference
+
+    from aigate.scanning import _indirect_reference_check
+
+    check = _indirect_reference_check()
+    assert check is not None  # detect-secrets 1.5's regex: the faster check is the one in use
+    assert check(line) == is_indirect_reference(line)
+
+
+def test_the_indirect_reference_check_answers_as_detect_secrets_on_real_code() -> None:
+    from detect_secrets.filters.heuristic import is_indirect_reference
+
+    from aigate.scanning import _indirect_reference_check
+
+    check = _indirect_reference_check()
+    assert check is not None
+    root = Path(__file__).resolve().parent.parent
+    lines = [line for path in sorted(root.glob("[at]*/**/*.py")) for line in path.read_text().splitlines()]
+    lines += _SECRET_SHAPED
+    answers = [(check(line), is_indirect_reference(line)) for line in lines]
+    assert all(mine == theirs for mine, theirs in answers)
+    assert len(answers) > 20_000 and 1_000 < sum(theirs for _, theirs in answers) < len(answers) - 1_000
