@@ -191,3 +191,31 @@ def test_the_indirect_reference_check_answers_as_detect_secrets_on_real_code() -
     answers = [(check(line), is_indirect_reference(line)) for line in lines]
     assert all(mine == theirs for mine, theirs in answers)
     assert len(answers) > 20_000 and 1_000 < sum(theirs for _, theirs in answers) < len(answers) - 1_000
+
+
+def test_the_keyword_detector_is_asked_only_about_lines_with_a_keyword() -> None:
+    """KeywordDetector runs only on lines holding one of its keywords in some case (every regex it can use has
+    them as a part); on lines with them in odd cases, in every file type's regexes, it finds what it finds in
+    detect-secrets' own loop, and a line without one is never asked."""
+    from detect_secrets.core.scan import _process_line_based_plugins
+
+    from aigate.scanning import _keyword_regex, _LineSecrets, detect_secrets_settings
+
+    keywords = _keyword_regex()
+    assert keywords is not None and keywords.search("no such word here") is None
+    values = ["hunter2hunter2x", "Zq8#mK2$vL9pQ4wE", "s3cr3t-V4lu3"]
+    shapes = ['{k} = "{v}"', "{k}: {v}", '{k} := "{v}"', '"{v}" == {k}', '{k} => "{v}";', '{k}("{v}");',
+              'my_{k}_old != "{v}"', "{k}[] = @\"{v}\";", '{k} "{v}";']  # fmt: skip
+    words = ["password", "PassWord", "API_KEY", "apikey", "Db_Pass", "CONTRASEÑA", "contrasena", "Secret",
+             "private_key", "pwd", "clave", "pass_word"]  # fmt: skip
+    lines = [shape.format(k=k, v=v) for shape in shapes for k in words for v in values]
+    found = 0
+    with detect_secrets_settings():
+        line_secrets = _LineSecrets()
+        for path in ("a.py", "a.go", "a.yaml", "a.c", "a.cpp", "A.java", "a.txt", "a.cls", "a.tf", "a.ini"):
+            numbered = list(enumerate(lines, 1))
+            expected = [(s.type, s.line_number, s.secret_value)
+                        for s in _process_line_based_plugins(numbered, filename=path)]  # fmt: skip
+            assert [(s.type, s.line_number, s.secret_value) for s in line_secrets(numbered, path)] == expected, path
+            found += sum(kind == "Secret Keyword" for kind, _, _ in expected)
+    assert found > 100  # the keyword regexes did find secrets in these lines
