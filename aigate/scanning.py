@@ -233,6 +233,11 @@ class _LineSecrets:
              if keywords and _is_keyword_detector(plugin) else _Injected(plugin.analyze_line, self._PLUGIN))
             for plugin in get_plugins()
         ]  # fmt: skip
+        # The plugins that only look for their regexes, and the others, in the same order: on a line where none
+        # of those regexes is found (most lines), only the others are asked (`_only_regexes`).
+        plain = [plugin for plugin, _ in self._plugins if _only_regexes(plugin)]
+        self._plain_regexes = tuple(regex for plugin in plain for regex in plugin.denylist)
+        self._not_plain = [(plugin, analyze) for plugin, analyze in self._plugins if plugin not in plain]
 
     def __call__(self, lines: list[tuple[int, str]], filename: str) -> Iterator[PotentialSecret]:
         from detect_secrets.util.code_snippet import get_code_snippet
@@ -244,7 +249,8 @@ class _LineSecrets:
             if _filtered(self._line_filters, {"filename": filename, "line": line, "context": context}):
                 continue
             offered = {"filename": filename, "line": line, "line_number": line_number, "context": context}
-            for plugin, analyze in self._plugins:
+            found_by_regex = any(regex.search(line) for regex in self._plain_regexes)
+            for plugin, analyze in self._plugins if found_by_regex else self._not_plain:
                 for secret in analyze(offered) or ():
                     found = {"filename": secret.filename, "secret": secret.secret_value, "plugin": plugin, "line": line}
                     if _filtered(self._secret_filters, found):
@@ -298,6 +304,23 @@ class _NeedsWord(_Injected):
         if self._word not in values["line"] and self._word not in values["context"].previous_line:
             return False
         return super().__call__(values)
+
+
+def _only_regexes(plugin: object) -> bool:
+    """Whether a plugin yields exactly what `findall` finds of its fixed regexes (`denylist`) in the line, as
+    detect-secrets' RegexBasedDetector does unless a plugin changes that: then a line where none of them is found
+    yields nothing from it, and it need not be asked. Its call costs ~2.5 µs a line (23 of the 27 plugins: ~55 µs
+    a line, 1.1 s of 20,000 lines), looking for its regexes ~0.2 µs each."""
+    from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
+
+    if not isinstance(plugin, RegexBasedDetector):
+        return False
+    kind = type(plugin)
+    return (
+        kind.analyze_line is BasePlugin.analyze_line
+        and kind.analyze_string is RegexBasedDetector.analyze_string
+        and isinstance(inspect.getattr_static(kind, "denylist"), tuple | list)
+    )
 
 
 class _NeedsKeyword(_Injected):

@@ -219,3 +219,29 @@ def test_the_keyword_detector_is_asked_only_about_lines_with_a_keyword() -> None
             assert [(s.type, s.line_number, s.secret_value) for s in line_secrets(numbered, path)] == expected, path
             found += sum(kind == "Secret Keyword" for kind, _, _ in expected)
     assert found > 100  # the keyword regexes did find secrets in these lines
+
+
+def test_plugins_that_only_look_for_their_regexes_are_asked_only_where_one_is_found() -> None:
+    """detect-secrets' plain regex plugins (RegexBasedDetector as is, fixed regexes) yield what `findall` finds:
+    on a line where none of their regexes is found only the others are asked. A plugin that changes how it
+    reads a line is always asked. (The loops' comparison above holds what they find equal.)"""
+    from collections.abc import Iterator
+
+    from detect_secrets.plugins.aws import AWSKeyDetector
+
+    from aigate.scanning import _LineSecrets, _only_regexes, detect_secrets_settings
+
+    class Reworded(AWSKeyDetector):
+        def analyze_string(self, string: str) -> Iterator[str]:
+            yield from super().analyze_string(string.upper())
+
+    with detect_secrets_settings():
+        line_secrets = _LineSecrets()
+        asked_always = sorted(type(plugin).__name__ for plugin, _ in line_secrets._not_plain)
+        assert asked_always == [
+            "Base64HighEntropyString", "HexHighEntropyString", "JwtTokenDetector", "KeywordDetector"
+        ]  # fmt: skip
+        assert len(line_secrets._plain_regexes) > 30
+        assert _only_regexes(AWSKeyDetector()) and not _only_regexes(Reworded())
+        found = [s.type for s in line_secrets([(1, f"aws = {KEY_ID}"), (2, "nothing = here")], "a.py")]
+        assert found == ["AWS Access Key"]
