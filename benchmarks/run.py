@@ -11,8 +11,9 @@ evaluation on real OPA (OPA v1's Go engine through the opa-golib wheel, as tests
 it), and the CLI end to end as a subprocess with its peak memory. Then a typical 20-file PR evaluated
 warm, the CLI's start-up, batch mode with 1 and 2 workers, the diff's shape (hunk sizes) at 10,000 files
 (not with --smoke), and growth between sizes. Last, the same 10,000-file PR (1,000 with --smoke) as a real
-git repository (generate.generate_repository): `aigate evaluate --repo` and `aigate evaluate --input` (the
-document `aigate input` wrote) end to end, beside `git diff --raw --numstat -z` alone.
+git repository (generate.generate_repository; hunks of 10 and 100, and new files, where not --smoke):
+`aigate evaluate --repo` and `aigate evaluate --input` (the document `aigate input` wrote) end to end, beside
+`git diff --raw --numstat -z` alone.
 
 Timings are reported, never judged: targets are printed beside them. The run fails (exit 1) when any
 evaluation errors or decides wrongly (the generated blocked paths must be reported, and so on), or when
