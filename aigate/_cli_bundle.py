@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aigate.bundle import SIGNING_ALGORITHMS, build_bundle, verify_bundle
+from aigate._jws_algorithms import SIGNING_ALGORITHMS
 from aigate.config import CONFIG_FILE_NAME, load_config
-from aigate.engines.interface import load_policy_set
 from aigate.errors import AigateError
 
 __all__ = ["add_bundle_commands"]
@@ -48,6 +47,9 @@ def add_bundle_commands(subparsers: Any) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from aigate.bundle import build_bundle  # tarfile, gzip: only for the bundle commands
+    from aigate.engines.interface import load_policy_set
+
     try:
         config = load_config(_config_path(args.config))
         policies = load_policy_set(args.policy_dir) if args.policy_dir is not None else None
@@ -69,6 +71,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from aigate.bundle import verify_bundle
+
     try:
         info = verify_bundle(args.bundle, args.verification_key, key_id=args.key_id, scope=args.scope)
     except AigateError as e:

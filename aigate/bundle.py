@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
+from aigate._jws_algorithms import EC_ALGORITHMS, HMAC_ALGORITHMS, RSA_ALGORITHMS, SIGNING_ALGORITHMS
 from aigate.config import GateConfig
 from aigate.engines.interface import PolicySet
 from aigate.errors import AigateError, PolicyError
@@ -65,10 +66,6 @@ _MAX_HEADER_BYTES = 1 << 16
 # Every byte the archive may unpack to, headers and padding included: bounded work whatever it holds.
 _MAX_ARCHIVE_BYTES = _MAX_BUNDLE_BYTES + _MAX_MEMBERS * 2 * (512 + _MAX_HEADER_BYTES)
 
-_HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
-_RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
-_EC_ALGORITHMS = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
-SIGNING_ALGORITHMS = (*_RSA_ALGORITHMS, *_EC_ALGORITHMS, *_HMAC_ALGORITHMS)
 # RFC 7518 section 3.2: an HMAC key at least as long as the hash output.
 _HMAC_MIN_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 _RSA_MIN_BITS = 2048
@@ -325,7 +322,7 @@ def _read_key_file(path: Path, purpose: str) -> bytes:
 def _load_signing_key(path: Path, algorithm: str) -> Any:
     raw = _read_key_file(path, "signing key")
     is_pem = raw.lstrip().startswith(b"-----BEGIN")
-    if algorithm in _HMAC_ALGORITHMS:
+    if algorithm in HMAC_ALGORITHMS:
         if is_pem:
             raise PolicyError(f"{path}: a PEM key cannot be an {algorithm} secret; use RS256/ES256 or a secret file")
         if len(raw) < _HMAC_MIN_BYTES[algorithm]:
@@ -349,16 +346,16 @@ def _load_signing_key(path: Path, algorithm: str) -> Any:
 def _check_key_fits(path: Path, key: Any, algorithm: str) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-    if algorithm in _RSA_ALGORITHMS:
+    if algorithm in RSA_ALGORITHMS:
         if not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
             raise PolicyError(f"{path}: {algorithm} needs an RSA key, not {_key_kind(key)}")
         if key.key_size < _RSA_MIN_BITS:
             raise PolicyError(f"{path}: RSA key of {key.key_size} bits; at least {_RSA_MIN_BITS} are needed")
-    elif algorithm in _EC_ALGORITHMS:
+    elif algorithm in EC_ALGORITHMS:
         if not isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
             raise PolicyError(f"{path}: {algorithm} needs an EC key, not {_key_kind(key)}")
-        if key.curve.name != _EC_ALGORITHMS[algorithm]:
-            raise PolicyError(f"{path}: {algorithm} needs curve {_EC_ALGORITHMS[algorithm]}, not {key.curve.name}")
+        if key.curve.name != EC_ALGORITHMS[algorithm]:
+            raise PolicyError(f"{path}: {algorithm} needs curve {EC_ALGORITHMS[algorithm]}, not {key.curve.name}")
 
 
 def _key_kind(key: Any) -> str:
@@ -534,7 +531,7 @@ def _insert_data(path: Path, name: str, data: dict[str, Any], keys: list[str], v
 def _load_verification_key(path: Path) -> tuple[Any, tuple[str, ...]]:
     raw = _read_key_file(path, "verification key")
     if not raw.lstrip().startswith(b"-----BEGIN"):
-        return raw, _HMAC_ALGORITHMS
+        return raw, HMAC_ALGORITHMS
     from cryptography import x509
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -547,9 +544,9 @@ def _load_verification_key(path: Path) -> tuple[Any, tuple[str, ...]]:
     except (ValueError, UnsupportedAlgorithm) as e:
         raise PolicyError(f"{path}: not a PEM public key or certificate: {e}") from e
     if isinstance(key, rsa.RSAPublicKey):
-        return key, _RSA_ALGORITHMS
+        return key, RSA_ALGORITHMS
     if isinstance(key, ec.EllipticCurvePublicKey):
-        return key, tuple(alg for alg, curve in _EC_ALGORITHMS.items() if curve == key.curve.name)
+        return key, tuple(alg for alg, curve in EC_ALGORITHMS.items() if curve == key.curve.name)
     raise PolicyError(f"{path}: {_key_kind(key)} keys are not supported; use RSA or EC")
 
 
