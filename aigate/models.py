@@ -154,6 +154,11 @@ class FileChange(_Input):
         return _link_target_path(info.data.get("path"), info.data.get("link_target"))
 
 
+# A file's details that only binaries and symlinks have (what git's blob gives, not its counts): the diff's
+# reader carries them across a type change, and the document's JSON leaves them out when None.
+FILE_DETAILS = ("binary_size", "link_target", "link_target_path")
+
+
 def _link_target_path(path: object, target: object) -> str | None:
     return resolve_link_target(path, target) if isinstance(path, str) and isinstance(target, str) else None
 

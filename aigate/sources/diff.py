@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from pydantic import TypeAdapter
 
 from aigate.errors import DiffError
-from aigate.models import FileChange, FileStatus, resolve_link_target
+from aigate.models import FILE_DETAILS, FileChange, FileStatus, resolve_link_target
 from aigate.sources._io import no_gc_pauses
 
 if TYPE_CHECKING:
@@ -492,9 +492,6 @@ def _file_change(entry: _Entry, patched: _Parsed, source: str, text: str) -> dic
     return change
 
 
-_BLOB_DETAILS = ("binary_size", "link_target", "link_target_path")
-
-
 def _check_path(path: str) -> None:
     """git writes a path relative to the top, without empty, "." or ".." parts: anything else could
     name a file the patterns would not see under that name (`a/../.env` is `.env`)."""
@@ -656,7 +653,7 @@ def _merge_type_changes(changes: list[dict[str, Any]]) -> tuple[FileChange, ...]
                 "old_mode": previous["old_mode"],
                 "new_mode": change["new_mode"],
             }
-            merged[-1].update({key: change[key] for key in _BLOB_DETAILS if key in change})
+            merged[-1].update({key: change[key] for key in FILE_DETAILS if key in change})
         else:
             merged.append(change)
     return tuple(_file_changes().validate_python(merged))  # one call for all: a third faster than one each
