@@ -7,6 +7,8 @@ import contextlib
 import gc
 import json
 import mmap
+import os
+import select
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -54,10 +56,34 @@ def _contents(handle: BinaryIO, max_bytes: int) -> Iterator[bytes | mmap.mmap]:
     try:
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):
-        yield handle.read(max_bytes + 1)
+        yield _read_stream(handle.fileno(), max_bytes + 1)
         return
     with mapped:
         yield mapped
+
+
+# How long a read from a pipe waits before Python looks at its pending signals.
+_SIGNAL_CHECK_MS = 100
+
+
+def _read_stream(fd: int, limit: int) -> bytes:
+    """Up to `limit` bytes of a pipe or FIFO, read only when poll() says some are there. A signal
+    (Ctrl-C, a host's SIGTERM) that lands just before a blocking read(), or on another thread, does not
+    interrupt it: aigate would wait on a silent writer for ever, its managed OPA server with it. Python
+    runs the pending handler each time poll() times out."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        if not poller.poll(_SIGNAL_CHECK_MS):
+            continue
+        chunk = os.read(fd, min(limit - size, 1 << 20))
+        if not chunk:  # end of file: every writer closed
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 @contextlib.contextmanager

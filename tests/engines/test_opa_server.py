@@ -444,7 +444,9 @@ _UNCLOSED = textwrap.dedent(
     if sys.argv[2] == "interrupt":
         raise KeyboardInterrupt
     if sys.argv[2] == "ctrl-c":
-        time.sleep(120)
+        # Short sleeps: a SIGINT that lands just before one (under load) is acted on when it ends.
+        for _ in range(1200):
+            time.sleep(0.1)
     """
 )
 
