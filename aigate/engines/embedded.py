@@ -1,8 +1,8 @@
 """The default engine: regorus, a Rust Rego interpreter, in-process.
 
-Policies and data are parsed once into a prepared engine; each evaluation runs on a clone,
-so one `EmbeddedEngine` serves many evaluations and threads (regorus engines are not shared
-across threads; cloning skips re-parsing).
+Policies and data are parsed once per thread into a prepared engine, and each thread evaluates on
+a clone of its own, so one `EmbeddedEngine` serves many evaluations and threads. A regorus engine
+is bound to the thread that made it: cloning or using it from another thread is a Rust panic.
 """
 
 from __future__ import annotations
@@ -30,27 +30,50 @@ def engine_error_line(error: BaseException) -> str:
     return f"{location}: {problem}" if location else problem
 
 
+def _engine_failure(error: BaseException) -> bool:
+    """Whether `error` is regorus failing: its errors, or a Rust panic, which pyo3 raises as a
+    `PanicException` that `except Exception` misses (the gate would stop without its exit 2)."""
+    return isinstance(error, Exception) or type(error).__name__ == "PanicException"
+
+
 class EmbeddedEngine(Engine):
     name = "embedded"
 
     def __init__(self, policies: PolicySet, data: dict[str, Any]) -> None:
+        self._policies = policies
+        try:
+            self._data_json = json.dumps(data)
+        except (TypeError, ValueError) as e:
+            raise EngineError(f"embedded engine: cannot load data: {e}") from e
+        self._revision = policies.revision
+        self._local = threading.local()
+        # Parsed now, in the constructing thread, so that a policy error is raised here.
+        self._local.prepared = self._prepare()
+
+    def _prepare(self) -> Any:
+        """A regorus engine with the policies and data loaded, usable in the calling thread only."""
         try:
             import regorus
         except ImportError as e:
             raise EngineUnavailableError("embedded engine: regorus is not installed") from e
         prepared = regorus.Engine()
-        for path, source in policies.modules:
+        for path, source in self._policies.modules:
             try:
                 prepared.add_policy(path, source)
             except Exception as e:  # regorus raises RuntimeError/ValueError with a source excerpt
-                raise PolicyError(f"{policies.root / path}: {engine_error_line(e)}") from e
+                raise PolicyError(f"{self._policies.root / path}: {engine_error_line(e)}") from e
         try:
-            prepared.add_data_json(json.dumps(data))
+            prepared.add_data_json(self._data_json)
         except Exception as e:
             raise EngineError(f"embedded engine: cannot load data: {engine_error_line(e)}") from e
-        self._prepared = prepared
-        self._revision = policies.revision
-        self._local = threading.local()
+        return prepared
+
+    def _prepared(self) -> Any:
+        """This thread's prepared engine: another thread's cannot be cloned here (pyo3 `unsendable`)."""
+        prepared = getattr(self._local, "prepared", None)
+        if prepared is None:
+            prepared = self._local.prepared = self._prepare()
+        return prepared
 
     @property
     def bundle_revision(self) -> str:
@@ -59,7 +82,7 @@ class EmbeddedEngine(Engine):
     def _engine(self) -> Any:
         engine = getattr(self._local, "engine", None)
         if engine is None:
-            engine = self._local.engine = self._prepared.clone()
+            engine = self._local.engine = self._prepared().clone()
         return engine
 
     def evaluate(self, input_document: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +93,9 @@ class EmbeddedEngine(Engine):
         try:
             engine.set_input_json(input_json)
             raw = engine.eval_query_as_json(_QUERY)
-        except Exception as e:
+        except BaseException as e:
+            if not _engine_failure(e):
+                raise
             raise EngineError(f"embedded engine: {engine_error_line(e)}") from e
         results = json.loads(raw).get("result") or []
         if not results or not results[0].get("expressions"):
@@ -82,9 +107,11 @@ class EmbeddedEngine(Engine):
 
     def evaluate_rule(self, rule: str, input_document: dict[str, Any] | None = None) -> Any:
         """The value of one rule (`data.pkg.rule`), for policy unit tests. Raises EngineError."""
-        engine = self._prepared.clone()
+        engine = self._prepared().clone()
         try:
             engine.set_input_json(json.dumps(input_document or {}))
             return json.loads(engine.eval_rule_as_json(rule))
-        except Exception as e:
+        except BaseException as e:
+            if not _engine_failure(e):
+                raise
             raise EngineError(f"embedded engine: {rule}: {engine_error_line(e)}") from e
