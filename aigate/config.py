@@ -158,6 +158,12 @@ class GateConfig:
     ignored_settings: tuple[IgnoredSetting, ...] = ()
     policies: PolicySet | None = None
     """Policies read along with the config (from the base revision); None: read `policy_dir`."""
+    custom_policies: PolicySet | None = None
+    """`policy.custom_dir`'s modules read along with the config (from the base revision); None: read the folder."""
+    input_dir: Path | None = None
+    """Where the files the config names are read (a schema, a registry snapshot, certificates): for a config
+    read from the base revision, a folder holding the base revision's copies, so that the PR being judged
+    cannot replace them; None: `base_dir`. Files the gate writes stay relative to `base_dir`."""
     write_roots: tuple[Path, ...] = ()
     """Folders written files must stay in; empty: anywhere (a library caller's own config)."""
 
@@ -169,12 +175,16 @@ class GateConfig:
     @property
     def custom_dir(self) -> Path | None:
         configured = self.settings["policy"]["custom_dir"]
-        return None if configured is None else (self.base_dir / configured).resolve()
+        return None if configured is None else self.input_path(configured)
 
     @property
     def policy_dir(self) -> Path | None:
         configured = self.settings["policy"]["policy_dir"]
-        return None if configured is None else (self.base_dir / configured).resolve()
+        return None if configured is None else self.input_path(configured)
+
+    def input_path(self, relative: str) -> Path:
+        """A file the config names for the gate to read, relative to the config's folder (see `input_dir`)."""
+        return ((self.input_dir or self.base_dir) / relative).resolve()
 
     @property
     def audit(self) -> dict[str, Any]:
@@ -189,7 +199,7 @@ class GateConfig:
         engine = self.settings["policy"]["engine"]
 
         def path(key: str) -> Path | None:
-            return None if engine[key] is None else self.resolve(engine[key])
+            return None if engine[key] is None else self.input_path(engine[key])
 
         return EngineSettings(
             backend=engine["backend"],
@@ -327,6 +337,7 @@ def parse_config_text(
     config_source: ConfigSource = "file",
     write_roots: tuple[Path, ...] = (),
     policies: PolicySet | None = None,
+    input_dir: Path | None = None,
 ) -> GateConfig:
     """A config from its bytes (a file's, or a blob read from git)."""
     if len(raw) > _MAX_CONFIG_BYTES:
@@ -338,7 +349,7 @@ def parse_config_text(
     user, root = _parse_yaml(text, source)
     return config_from_mapping(
         user, source=source, base_dir=base_dir, _root=root, trusted=trusted, config_source=config_source,
-        write_roots=write_roots, policies=policies,
+        write_roots=write_roots, policies=policies, input_dir=input_dir,
     )
 
 
@@ -352,6 +363,7 @@ def config_from_mapping(
     config_source: ConfigSource = "file",
     write_roots: tuple[Path, ...] = (),
     policies: PolicySet | None = None,
+    input_dir: Path | None = None,
 ) -> GateConfig:
     """Validate a user's configuration mapping, fill in defaults and compile it."""
     user = _dates_as_text(user)
@@ -367,10 +379,10 @@ def config_from_mapping(
     explicit_floors = frozenset((user.get("review") or {}).get("minimum_tier") or {})
     data = _compile(settings, source, _root, explicit_floors)
     data["gate"]["ignored_settings"] = [{"setting": i.setting, "value": i.value} for i in ignored]
-    data.update(_compile_authoring(settings, data, source, _root, base_dir or Path.cwd(), explicit_floors))
+    data.update(_compile_authoring(settings, data, source, _root, input_dir or base_dir or Path.cwd(), explicit_floors))
     config = GateConfig(
         settings=settings, data=data, source=source, base_dir=base_dir or Path.cwd(), config_source=config_source,
-        trusted=trusted, ignored_settings=ignored, policies=policies, write_roots=write_roots,
+        trusted=trusted, ignored_settings=ignored, policies=policies, write_roots=write_roots, input_dir=input_dir,
     )
     for written in _WRITTEN_PATH_SETTINGS:  # fail at load, not at the first write
         configured = _lookup(settings, written)
@@ -806,7 +818,7 @@ def _compile(
             "gate_config": compiler.path_matcher(["review", "gate_config_patterns"], review["gate_config_patterns"]),
         },
         "sandbox": {"required": settings["sandbox"]["required"]},
-        "gate": _compile_gate_protection(compiler, policy),
+        "gate": _compile_gate_protection(compiler, settings),
     }
 
 
@@ -872,15 +884,44 @@ def _minimum_tier(
     return floors
 
 
-def _compile_gate_protection(compiler: _Compiler, policy: Mapping[str, Any]) -> dict[str, Any]:
-    """The files whose change is a change to the gate itself: its config, its policies, CI, owners."""
-    protection = policy["gate_protection"]
+def config_input_paths(settings: Mapping[str, Any]) -> list[tuple[str, Literal["file", "folder"]]]:
+    """The relative paths of the files and folders a config names for the gate to read: code (policies),
+    and data that decides (the custom settings' schema, the registry snapshot, popular-name lists,
+    certificates). From the base revision they are read as the base has them, and a PR that changes
+    them changes the gate. Tolerant of wrong types: validation reports those."""
+    found: list[tuple[str, Literal["file", "folder"]]] = []
+
+    def get(*keys: str) -> Any:
+        node: Any = settings
+        for key in keys:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        return node
+
+    def add(value: Any, kind: Literal["file", "folder"]) -> None:
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            found.append((value, kind))
+
+    add(get("policy", "policy_dir"), "folder")
+    add(get("policy", "custom_dir"), "folder")
+    add(get("policy", "custom_schema"), "file")
+    for key in ("ca_bundle", "client_cert", "client_key"):
+        add(get("policy", "engine", key), "file")
+    add(get("scanning", "dependencies", "registry", "snapshot"), "file")
+    names = get("scanning", "dependencies", "typosquat", "popular_names")
+    for value in names.values() if isinstance(names, Mapping) else ():
+        add(value, "file")
+    return found
+
+
+def _compile_gate_protection(compiler: _Compiler, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The files whose change is a change to the gate itself: its config, the files it names (policies, custom
+    policies and their schema, registry data, certificates), CI, owners."""
+    protection = settings["policy"]["gate_protection"]
     builtin = [f"/{CONFIG_FILE_NAME}", *GATE_FILE_PATTERNS]
-    policy_dir = policy["policy_dir"]
-    if policy_dir is not None and not Path(policy_dir).is_absolute():
-        relative = Path(os.path.normpath(policy_dir)).as_posix()
-        if relative != "." and not relative.startswith("../"):
-            builtin.append("/" + _escape_glob(relative) + "/**")
+    for setting, kind in config_input_paths(settings):
+        relative = Path(os.path.normpath(setting)).as_posix()
+        if relative != "." and relative != ".." and not relative.startswith("../"):
+            builtin.append("/" + _escape_glob(relative) + ("/**" if kind == "folder" else ""))
     compiler.path_matcher(["policy", "gate_protection", "patterns"], protection["patterns"])  # errors name the index
     patterns = builtin + [p for p in protection["patterns"] if p not in builtin]
     matcher = compiler.path_matcher(["policy", "gate_protection", "patterns"], patterns)

@@ -56,10 +56,12 @@ def module_package(path: str, source: str) -> tuple[str, int]:
 def gate_policy_set(config: GateConfig) -> PolicySet:
     """The built-in (or policy.policy_dir) policies, with policy.custom_dir's modules added."""
     base = config.policies or load_policy_set(config.policy_dir or _resources.policies_dir())
-    custom_dir = config.custom_dir
-    if custom_dir is None:
-        return base
-    custom = load_policy_set(custom_dir)
+    custom = config.custom_policies  # read from the base revision with the config
+    if custom is None:
+        if config.custom_dir is None:
+            return base
+        custom = load_policy_set(config.custom_dir)
+    custom_dir = custom.root
     may_weaken = bool(config.settings["policy"]["custom_can_weaken"])
     modules = []
     for relative, source in custom.modules:
@@ -71,5 +73,6 @@ def gate_policy_set(config: GateConfig) -> PolicySet:
                 f"{path}:{line}: package {package}: custom policies cannot change a built-in package (they "
                 f"could lift its blocks); use package {CUSTOM_PACKAGE}.<name>, or set policy.custom_can_weaken"
             )
-        modules.append((str(Path(path).resolve()), source))
+        # A folder read from the base revision is named as `BASE:folder`, not as a path on this machine.
+        modules.append((str(path) if config.custom_policies is not None else str(Path(path).resolve()), source))
     return PolicySet(modules=base.modules + tuple(modules), root=base.root)

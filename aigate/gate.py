@@ -115,7 +115,8 @@ class Gate:
     def scanning_options(self) -> ScanningOptions:
         from aigate.scanning import ScanningOptions
 
-        return ScanningOptions.from_settings(self.config.settings["scanning"], self.config.base_dir)
+        config = self.config
+        return ScanningOptions.from_settings(config.settings["scanning"], config.base_dir, config.input_dir)
 
     def evaluate(
         self,

@@ -49,13 +49,16 @@ class ScanningOptions:
     dependencies: DependencyOptions | None = None
 
     @classmethod
-    def from_settings(cls, scanning: Mapping[str, Any], base_dir: Path | None = None) -> ScanningOptions:
+    def from_settings(
+        cls, scanning: Mapping[str, Any], base_dir: Path | None = None, input_dir: Path | None = None
+    ) -> ScanningOptions:
+        """`base_dir`: the config's folder; `input_dir`: where the files it names are read (GateConfig.input_dir)."""
         from aigate.dependencies import DependencyOptions
 
         return cls(
             builtin_secrets=bool(scanning.get("builtin_secrets", {}).get("enabled", True)),
             builtin_secrets_max_lines=scanning.get("builtin_secrets", {}).get("max_added_lines", 20_000),
-            dependencies=DependencyOptions.from_settings(scanning.get("dependencies", {}), base_dir),
+            dependencies=DependencyOptions.from_settings(scanning.get("dependencies", {}), base_dir, input_dir),
         )
 
 

@@ -2,8 +2,10 @@
 
 - `--config FILE` wins. It is *trusted* when it lies outside the checkout being judged; a file
   inside the checkout is the PR's own, so its code-choosing settings are ignored and flagged.
-- Otherwise, with a repository and a base revision, the config and the configured `policy_dir` are
-  read from the base revision (`git show BASE:.ai-code-gate.yml`); absent there means the defaults.
+- Otherwise, with a repository and a base revision, the config and every file it names for the gate
+  to read (`policy_dir`, `custom_dir`, `custom_schema`, the registry snapshot, popular-name lists,
+  certificates) are read from the base revision (`git show BASE:.ai-code-gate.yml`); absent there
+  means the defaults.
 - Otherwise `./.ai-code-gate.yml` is the checkout's own (untrusted); it must be a regular file, not a
   symlink, a folder or anything else (an error, never a silent fallback to the defaults).
 
@@ -15,10 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+import shutil
+import tempfile
+import weakref
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from aigate.config import CONFIG_FILE_NAME, GateConfig, load_config, parse_config_text
+from aigate.config import CONFIG_FILE_NAME, GateConfig, _parse_yaml, config_input_paths, load_config, parse_config_text
 from aigate.engines.interface import MAX_POLICY_BYTES, PolicySet
 from aigate.errors import ConfigError, PolicyError, RepositoryError
 
@@ -26,6 +32,8 @@ __all__ = ["ENV_STATE_DIR", "resolve_config"]
 
 ENV_STATE_DIR = "AIGATE_STATE_DIR"
 _MAX_CONFIG_BYTES = 1 << 20
+# A file the base config names (a schema, a registry snapshot, a popular-name list, a certificate).
+_MAX_NAMED_FILE_BYTES = 64 << 20
 
 
 def resolve_config(
@@ -68,7 +76,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _base_config(repo: Path, base: str, checkout: Path, roots: tuple[Path, ...]) -> GateConfig:
-    from aigate.sources.git_repo import missing_history_hint, read_revision_file, read_revision_tree
+    from aigate.sources.git_repo import missing_history_hint, read_revision_file
 
     source = f"{base}:{CONFIG_FILE_NAME}"
     try:
@@ -78,20 +86,68 @@ def _base_config(repo: Path, base: str, checkout: Path, roots: tuple[Path, ...])
         raise ConfigError(f"{e.source}: {e.problem}" + (f"; {hint}" if hint else "")) from e
     if raw is None:
         return load_config(None, write_roots=roots)
-    config = parse_config_text(raw, source=source, base_dir=checkout, config_source="base", write_roots=roots)
-    policy_dir = config.settings["policy"]["policy_dir"]
-    if policy_dir is None or Path(policy_dir).is_absolute():
-        return config  # the built-in policies, or a folder on the runner the base config names
-    relative = PurePosixPath(os.path.normpath(policy_dir)).as_posix()
-    if relative == ".." or relative.startswith("../"):
-        raise ConfigError(f"{source}: policy.policy_dir: {policy_dir!r} leaves the repository")
+    # The files the config names are the base revision's too: from the checkout, the PR being judged would
+    # choose its own custom policies, their schema, the registry snapshot or the popular-name lists.
+    named = config_input_paths(_named_settings(raw, source))
+    inputs = Path(tempfile.mkdtemp(prefix="aigate-base-inputs-"))
     try:
-        files = read_revision_tree(repo, base, relative, suffix=".rego", limit=MAX_POLICY_BYTES)
-    except RepositoryError as e:
-        raise PolicyError(f"{e.source}: {e.problem}") from e
-    if files is None:
-        raise PolicyError(f"{base}:{relative}: policy folder not found at the base revision")
-    return dataclasses.replace(config, policies=_policy_set(files, f"{base}:{relative}"))
+        config = _config_with_base_inputs(repo, base, raw, source, named, inputs, checkout, roots)
+    except BaseException:
+        shutil.rmtree(inputs, ignore_errors=True)
+        raise
+    weakref.finalize(config, shutil.rmtree, inputs, ignore_errors=True)
+    return config
+
+
+def _named_settings(raw: bytes, source: str) -> Mapping[str, Any]:
+    """The config's own mapping, only to find the paths it names (parse_config_text validates it after)."""
+    try:
+        user, _root = _parse_yaml(raw.decode("utf-8"), source)
+    except (UnicodeDecodeError, ConfigError):
+        return {}  # parse_config_text reports it
+    return user
+
+
+def _config_with_base_inputs(
+    repo: Path, base: str, raw: bytes, source: str, named: Sequence[tuple[str, str]], inputs: Path,
+    checkout: Path, roots: tuple[Path, ...],
+) -> GateConfig:
+    from aigate.sources.git_repo import read_revision_file, read_revision_tree
+
+    trees: dict[str, PolicySet] = {}
+    for setting, kind in named:
+        relative = PurePosixPath(os.path.normpath(setting)).as_posix()
+        if relative == ".." or relative.startswith("../"):
+            raise ConfigError(f"{source}: {setting!r} leaves the repository: the base revision cannot supply it")
+        where = f"{base}:{relative}"
+        try:
+            if kind == "folder":
+                files = read_revision_tree(repo, base, relative, suffix=".rego", limit=MAX_POLICY_BYTES)
+                if files is None:
+                    raise PolicyError(f"{where}: policy folder not found at the base revision")
+                trees[relative] = _policy_set(files, where)
+                continue
+            content = read_revision_file(repo, base, relative, limit=_MAX_NAMED_FILE_BYTES + 1)
+        except RepositoryError as e:
+            raise PolicyError(f"{e.source}: {e.problem}") from e
+        if content is None:
+            raise ConfigError(f"{source}: {setting!r}: no such file at the base revision")
+        if len(content) > _MAX_NAMED_FILE_BYTES:
+            raise ConfigError(f"{where}: larger than the {_MAX_NAMED_FILE_BYTES}-byte limit")
+        target = inputs / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    config = parse_config_text(
+        raw, source=source, base_dir=checkout, config_source="base", write_roots=roots, input_dir=inputs
+    )
+    policy = config.settings["policy"]
+
+    def tree(setting: str | None) -> PolicySet | None:
+        if setting is None or Path(setting).is_absolute():
+            return None  # the built-in policies, or a folder on the runner the base config names
+        return trees[PurePosixPath(os.path.normpath(setting)).as_posix()]
+
+    return dataclasses.replace(config, policies=tree(policy["policy_dir"]), custom_policies=tree(policy["custom_dir"]))
 
 
 def _policy_set(files: tuple[tuple[str, bytes], ...], where: str) -> PolicySet:

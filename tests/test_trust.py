@@ -90,6 +90,86 @@ def test_pr_that_deletes_the_policy_dir_is_judged_by_the_base_policies(tmp_path:
     assert "gate-policies/decision/decision.rego" in gate_changes
 
 
+MIGRATIONS_RULE = """package aigate.custom.migrations
+
+import rego.v1
+
+violations contains {"rule": "migration_changed", "severity": "high", "path": f.path, "message": "a migration"} if {
+\tsome f in input.files
+\tstartswith(f.path, "db/migrations/")
+}
+"""
+NO_RULE = "package aigate.custom.migrations\n\nimport rego.v1\n\nviolations := set()\n"
+
+
+def test_pr_that_rewrites_the_custom_policies_is_judged_by_the_base_ones(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "checkout")
+    repo.commit("base", {
+        ".ai-code-gate.yml": "policy:\n  custom_dir: gate-custom\n", "gate-custom/migrations.rego": MIGRATIONS_RULE,
+        "db/migrations/001.sql": "CREATE TABLE t (id int);\n",
+    })  # fmt: skip
+    repo.git("checkout", "-q", "-b", "claude/migrate")
+    repo.commit("drop a table, quiet the rule", {
+        "db/migrations/001.sql": "DROP TABLE users;\n", "gate-custom/migrations.rego": NO_RULE,
+    }, author=CLAUDE)  # fmt: skip
+    # CI runs in the PR's checkout: the custom folder on disk is the PR's.
+    result = run_cli("evaluate", "--repo", ".", "--base", "main", "--head", "HEAD", cwd=repo.root)
+    decision = _decision(result)
+    assert (result.code, decision["outcome"], decision["config_source"]) == (1, "block", "base"), result.stderr
+    assert {("migration_changed", "db/migrations/001.sql"),
+            ("gate_config_changed", "gate-custom/migrations.rego")} <= _rules(decision)  # fmt: skip
+
+
+def test_a_custom_folder_missing_at_the_base_is_an_error(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "checkout")
+    repo.commit("base", {".ai-code-gate.yml": "policy:\n  custom_dir: gate-custom\n", "src/a.py": "a = 1\n"})
+    repo.git("checkout", "-q", "-b", "claude/add")
+    repo.commit("add my own rules", {"gate-custom/mine.rego": NO_RULE}, author=CLAUDE)
+    result = run_cli("evaluate", "--repo", ".", "--base", "main", "--head", "HEAD", cwd=repo.root)
+    assert result.code == 2
+    assert result.stderr.strip() == "aigate: error: main:gate-custom: policy folder not found at the base revision"
+
+
+def test_files_the_base_config_names_are_read_from_the_base(tmp_path: Path) -> None:
+    """The registry snapshot and the custom settings' schema: the PR's copies on disk are not the gate's."""
+    repo = GitRepo(tmp_path / "checkout")
+    config = (
+        "policy:\n  custom_schema: ci/custom.schema.json\n"
+        "custom:\n  team: payments\n"
+        "scanning:\n  dependencies:\n    registry: {offline: true, snapshot: ci/known.txt}\n"
+    )
+    schema = json.dumps({"type": "object", "properties": {"team": {"type": "string"}}, "required": ["team"]})
+    repo.commit("base", {
+        ".ai-code-gate.yml": config, "ci/custom.schema.json": schema, "ci/known.txt": "pypi:requests\n",
+        "requirements.txt": "requests==2.31.0\n",
+    })  # fmt: skip
+    repo.git("checkout", "-q", "-b", "claude/deps")
+    repo.commit("a new helper", {
+        "requirements.txt": "requests==2.31.0\nrequests-oauth-magicz==0.1\n",
+        "ci/known.txt": "pypi:requests\npypi:requests-oauth-magicz\n",
+        # A schema that no config satisfies: read from disk, it would stop every run.
+        "ci/custom.schema.json": json.dumps({"not": {}}),
+    }, author=CLAUDE)  # fmt: skip
+    result = run_cli("evaluate", "--repo", ".", "--base", "main", "--head", "HEAD", cwd=repo.root)
+    decision = _decision(result)
+    assert (result.code, decision["outcome"]) == (1, "block"), result.stderr
+    assert {("hallucinated_package", "requirements.txt"), ("gate_config_changed", "ci/known.txt"),
+            ("gate_config_changed", "ci/custom.schema.json")} <= _rules(decision)  # fmt: skip
+
+
+def test_a_file_the_base_config_names_but_lacks_is_an_error(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "checkout")
+    config = "scanning:\n  dependencies:\n    registry: {offline: true, snapshot: ci/known.txt}\n"
+    repo.commit("base", {".ai-code-gate.yml": config, "requirements.txt": "requests==2.31.0\n"})
+    repo.git("checkout", "-q", "-b", "claude/deps")
+    repo.commit("bring my own snapshot", {"ci/known.txt": "pypi:anything\n"}, author=CLAUDE)
+    result = run_cli("evaluate", "--repo", ".", "--base", "main", "--head", "HEAD", cwd=repo.root)
+    assert result.code == 2
+    assert result.stderr.strip() == (
+        "aigate: error: main:.ai-code-gate.yml: 'ci/known.txt': no such file at the base revision"
+    )
+
+
 def test_missing_config_at_base_means_defaults(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "checkout")
     repo.commit("base", {"README.md": "x\n"})

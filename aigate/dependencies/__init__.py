@@ -30,12 +30,14 @@ class DependencyOptions:
     popular_names: Mapping[str, Path] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], base_dir: Path | None) -> DependencyOptions:
-        folder = base_dir or Path.cwd()
+    def from_settings(
+        cls, settings: Mapping[str, Any], base_dir: Path | None, input_dir: Path | None = None
+    ) -> DependencyOptions:
+        folder = input_dir or base_dir or Path.cwd()  # the popular-name lists are read, never written
         typosquat = settings.get("typosquat", {})
         return cls(
             enabled=bool(settings.get("enabled", True)),
-            registry=RegistryOptions.from_settings(settings.get("registry", {}), base_dir),
+            registry=RegistryOptions.from_settings(settings.get("registry", {}), base_dir, input_dir),
             popular_names={e: folder / p for e, p in (typosquat.get("popular_names") or {}).items()},
         )
 

@@ -44,9 +44,14 @@ class RegistryOptions:
     unreachable: Literal["error", "warn"] = "error"
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], base_dir: Path | None) -> RegistryOptions:
-        def path(value: str | None) -> Path | None:
-            return None if value is None else (base_dir or Path.cwd()) / value
+    def from_settings(
+        cls, settings: Mapping[str, Any], base_dir: Path | None, input_dir: Path | None = None
+    ) -> RegistryOptions:
+        """`base_dir`: the config's folder (the cache is written there); `input_dir`: where the files it names
+        are read (GateConfig.input_dir: the base revision's copies), default `base_dir`."""
+
+        def path(value: str | None, folder: Path | None = base_dir) -> Path | None:
+            return None if value is None else (folder or Path.cwd()) / value
 
         return cls(
             check=bool(settings.get("check", True)),
@@ -56,7 +61,7 @@ class RegistryOptions:
             cache_dir=path(settings.get("cache_dir")),
             cache_ttl_hours=float(settings.get("cache_ttl_hours", 24)),
             offline=bool(settings.get("offline", False)),
-            snapshot=path(settings.get("snapshot")),
+            snapshot=path(settings.get("snapshot"), input_dir or base_dir),
             unreachable=settings.get("unreachable", "error"),
         )
 
