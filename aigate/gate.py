@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -72,15 +73,19 @@ class Gate:
             engine = self._create_engine(engine, opa_url, connection)
         self.engine = engine
         self._audit_trail: AuditTrail | None = None
+        # One trail per gate, however many threads evaluate at first: each trail would start a chain of its
+        # own (two sequence 1s in one stream) and hold sink connections that close() never closes.
+        self._audit_lock = threading.Lock()
 
     @property
     def audit(self) -> AuditTrail:
         """The audit trail of this gate's config: record reviews and merges on it (`record_review`, `record_merge`)."""
-        if self._audit_trail is None:
-            from aigate.audit import AuditTrail  # sinks and their drivers: only when auditing
+        with self._audit_lock:
+            if self._audit_trail is None:
+                from aigate.audit import AuditTrail  # sinks and their drivers: only when auditing
 
-            self._audit_trail = AuditTrail.from_config(self.config)
-        return self._audit_trail
+                self._audit_trail = AuditTrail.from_config(self.config)
+            return self._audit_trail
 
     def _create_engine(
         self, kind: EngineKind | None, opa_url: str | Sequence[str] | None, connection: OpaConnection | None
@@ -90,7 +95,7 @@ class Gate:
         if connection is None:
             # CI's environment outranks any file: CI's token must only ever go to CI's server.
             env_urls = None if kind == "embedded" else os.environ.get(ENV_OPA_URL) or None
-            connection = OpaConnection.from_settings(settings, self.config.resolve, urls=opa_url or env_urls)
+            connection = OpaConnection.from_settings(settings, self.config.input_path, urls=opa_url or env_urls)
         elif opa_url:
             connection = replace(connection, urls=parse_urls(opa_url))
         return create_engine(kind, self.policies, self.config, connection=connection)
@@ -237,8 +242,10 @@ class Gate:
         # Checked against the repository and state folder: a config cannot send the trail elsewhere.
         target = self.config.written_path(path, "audit")
         try:
-            with target.open("a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
+            # One unbuffered O_APPEND write per record: a buffered text file writes a record over 8 KiB in
+            # several calls, between which another thread's or process's record could land.
+            with target.open("ab", buffering=0) as handle:
+                handle.write((line + "\n").encode("utf-8"))
         except OSError as e:
             raise ConfigError(f"audit: {target}: cannot append: {e.strerror or e}") from e
 

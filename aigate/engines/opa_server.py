@@ -138,6 +138,7 @@ class RemoteOpaEngine(Engine):
             raise EngineError("OPA: no server URL")
         self.connection = connection
         self._servers = [_Server(url, connection) for url in connection.urls]
+        self._pid = os.getpid()
         self._turn = itertools.count()
         self._local = threading.local()
 
@@ -189,7 +190,7 @@ class RemoteOpaEngine(Engine):
         """Ask every server which bundle revision it serves now: URL to revision."""
         action = f"reading data.{_CONFIG_DOCUMENT.replace('/', '.')}"
         revisions = {}
-        for server in self._servers:
+        for server in self._servers_here():
             try:
                 body = self._request(server, _CONFIG_DOCUMENT, b"{}", action)
             except _Failover as e:
@@ -219,10 +220,20 @@ class RemoteOpaEngine(Engine):
         for server in getattr(self, "_servers", ()):
             server.client.close_connection()
 
+    def _servers_here(self) -> list[_Server]:
+        """The servers, with connections of this process's own."""
+        if self._pid != os.getpid():
+            # A forked child: its pooled connections are the parent's sockets, and requests from both
+            # processes would interleave on them (answers reaching the wrong process). Its own, then.
+            self._servers = [_Server(url, self.connection) for url in self.connection.urls]
+            self._pid = os.getpid()
+        return self._servers
+
     def _order(self) -> list[_Server]:
         """The servers, starting at the next in turn; those recently unreachable last."""
-        start = next(self._turn) % len(self._servers)
-        turn = self._servers[start:] + self._servers[:start]
+        servers = self._servers_here()
+        start = next(self._turn) % len(servers)
+        turn = servers[start:] + servers[:start]
         now = time.monotonic()
         return sorted(turn, key=lambda server: server.down_until > now)  # stable: keeps the turn
 
@@ -544,6 +555,9 @@ class _ServerProcess:
     def __init__(self, workdir: Path, stop_timeout: float) -> None:
         self.workdir = workdir
         self.stop_timeout = stop_timeout
+        # The process that started the server stops it: a forked child that exits (atexit) must not
+        # remove the folder of a server its parent still uses.
+        self._owner = os.getpid()
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -583,6 +597,8 @@ class _ServerProcess:
         return " ".join(lines[-1].split())[:_ERROR_BODY_CHARS]
 
     def stop(self) -> None:
+        if os.getpid() != self._owner:
+            return
         process = self.process
         if process is not None and process.poll() is None:
             _signal_group(process, signal.SIGTERM)

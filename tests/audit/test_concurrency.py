@@ -58,3 +58,49 @@ def test_four_processes_one_jsonl_file(tmp_path: Path) -> None:
     config = write_config(tmp_path, {"sinks": [{"type": "jsonl", "path": "audit.jsonl"}]})
     run_writers(config)
     check_store(str(tmp_path / "audit.jsonl"))
+
+
+
+
+# Run in a fresh interpreter: the threads meet while the first of them imports the audit package,
+# the window in which each of them, seeing no trail yet, used to make its own.
+_FIRST_AUDIT_SCRIPT = """
+import contextlib, io, json, sys, threading
+from aigate import Gate
+
+gate = Gate.from_config(sys.argv[1])
+start = threading.Barrier(8)
+
+def review(number):
+    start.wait()
+    gate.audit.record_review(f"corr-{number}", actor="alice")
+
+output = io.StringIO()
+with contextlib.redirect_stdout(output):
+    workers = [threading.Thread(target=review, args=(n,)) for n in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    gate.close()
+print(output.getvalue(), end="")
+"""
+
+
+def test_threads_that_start_auditing_together_share_one_trail(tmp_path: Path) -> None:
+    """A gate's trail is made once, however many threads ask for it first: one chain, sequences 1 to 8
+    (each extra trail started a chain of its own, and held sink connections close() never closed)."""
+    import json
+
+    from aigate.audit import verify_events
+
+    config = tmp_path / ".ai-code-gate.yml"
+    config.write_text("audit:\n  enabled: true\n  sinks: [{type: stdout}]\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    for _ in range(3):
+        result = subprocess.run([sys.executable, "-c", _FIRST_AUDIT_SCRIPT, str(config)], env=env,
+                                capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        events = [json.loads(line) for line in result.stdout.splitlines()]
+        assert sorted(e["chain"]["sequence"] for e in events) == list(range(1, 9))
+        assert verify_events((e, "") for e in events).ok

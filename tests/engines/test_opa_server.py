@@ -549,3 +549,45 @@ def test_real_opa_accepts_a_signed_bundle_and_refuses_a_tampered_one(
     )
     assert completed.returncode != 0
     assert "aigate/config/data.json" in completed.stdout + completed.stderr  # OPA reports on stdout
+
+
+# What forked pool workers inherit (an engine cannot be pickled to them).
+_INHERITED: dict[str, Any] = {}
+
+
+def _decide_in_child(index: int) -> dict[str, Any]:
+    inputs = _INHERITED["inputs"]
+    result: dict[str, Any] = _INHERITED["engine"].evaluate(inputs[index % len(inputs)])
+    return result
+
+
+def test_forked_children_decide_on_connections_of_their_own(
+    opa_env: Path, policies: PolicySet, default_config: GateConfig
+) -> None:
+    """Children forked from a process that already talked to OPA share its pooled sockets: requests from
+    several processes interleaved on them, and answers reached the wrong one (wrong decisions, HTTP 400)."""
+    import multiprocessing
+
+    names = sorted(path.stem for path in DECISIONS.glob("*.json"))[:4]
+    inputs = [_fixture_input(name) for name in names]
+    embedded = EmbeddedEngine(policies, config_data(default_config))
+    expected = [embedded.evaluate(document) for document in inputs]
+    assert len({json.dumps(value, sort_keys=True) for value in expected}) > 1
+    with ManagedOpaEngine(policies, default_config) as engine:
+        assert engine.evaluate(inputs[0]) == expected[0]  # the parent's connection is open now
+        workdir = engine._child.workdir
+        _INHERITED.update(engine=engine, inputs=inputs)
+        try:
+            with multiprocessing.get_context("fork").Pool(4) as pool:
+                decided = pool.map(_decide_in_child, range(120))
+        finally:
+            _INHERITED.clear()
+        assert decided == [expected[index % len(inputs)] for index in range(120)]
+        # A forked child that exits normally (atexit, finalizers) leaves the parent's server alone.
+        child = os.fork()
+        if child == 0:
+            engine.close()
+            os._exit(0)
+        assert os.waitpid(child, 0)[1] == 0
+        assert workdir.exists()
+        assert engine.evaluate(inputs[1]) == expected[1]
