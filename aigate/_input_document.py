@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from aigate.errors import InputDocumentError
-from aigate.models import FILE_DETAILS, InputDocument
+from aigate.models import FILE_DETAILS, InputDocument, git_path_problem
 from aigate.sources._io import parse_json, read_text
 
 __all__ = ["canonical_json", "document_data", "input_digest", "load_input_document", "readable_json"]
@@ -43,7 +43,18 @@ def load_input_document(data: Mapping[str, Any] | Path, *, source: str | None = 
     if "files" not in document.model_fields_set:
         # Fail closed: a document that does not say what the PR changes is not an empty PR.
         raise InputDocumentError(source, 'files: missing (a PR that changes nothing is "files": [])')
+    _check_paths(document, source)
     return document
+
+
+def _check_paths(document: InputDocument, source: str) -> None:
+    """Refuse the paths a diff from git never holds, as the diff's reader does: a document naming
+    `x/../.github/workflows/ci.yml` was judged by that name (8 ms for 10,000 files)."""
+    for index, change in enumerate(document.files):
+        for field, path in (("path", change.path), ("old_path", change.old_path)):
+            problem = None if path is None else git_path_problem(path)
+            if problem is not None:
+                raise InputDocumentError(source, f"files/{index}/{field}: {problem}")
 
 
 def _written_by_aigate(text: str, document: InputDocument) -> bool:

@@ -163,6 +163,15 @@ def _link_target_path(path: object, target: object) -> str | None:
     return resolve_link_target(path, target) if isinstance(path, str) and isinstance(target, str) else None
 
 
+def git_path_problem(path: str) -> str | None:
+    """Why `path` is not one git writes, or None. git writes a path relative to the top, without empty,
+    "." or ".." parts: anything else could name a file the patterns would not see under that name
+    (`a/../.env` is `.env`)."""
+    if path.startswith("/") or any(part in ("", ".", "..") for part in path.split("/")):
+        return f"path {path[:80]!r} is not one git writes (an empty, '.' or '..' part, or a leading '/')"
+    return None
+
+
 def resolve_link_target(path: str, target: str) -> str | None:
     """Where a symlink at `path` pointing to `target` leads, as a repository path; None outside it."""
     if not target or target.startswith("/"):

@@ -126,6 +126,24 @@ BAD_DOCUMENTS = [
         "Invalid JSON: unexpected end of hex escape at line 1 column 25",
     ),
     ("empty", "", "Invalid JSON: EOF while parsing a value at line 1 column 0"),
+    # Paths git never writes: judged by such a name, `x/../.github/workflows/ci.yml` was allowed.
+    (
+        "dot-dot-path",
+        {"files": [{"path": "x/../.github/workflows/ci.yml", "status": "added"}]},
+        "files/0/path: path 'x/../.github/workflows/ci.yml' is not one git writes (an empty, '.' or '..' part, "
+        "or a leading '/')",
+    ),
+    (
+        "empty-part-old-path",
+        {"files": [FILE, {"path": "b.yml", "old_path": ".github//workflows/ci.yml", "status": "renamed"}]},
+        "files/1/old_path: path '.github//workflows/ci.yml' is not one git writes (an empty, '.' or '..' part, "
+        "or a leading '/')",
+    ),
+    (
+        "leading-slash",
+        {"files": [{"path": "/etc/passwd", "status": "modified"}]},
+        "files/0/path: path '/etc/passwd' is not one git writes (an empty, '.' or '..' part, or a leading '/')",
+    ),
 ]
 
 

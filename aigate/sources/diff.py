@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from pydantic import TypeAdapter
 
 from aigate.errors import DiffError
-from aigate.models import FILE_DETAILS, FileChange, FileStatus, resolve_link_target
+from aigate.models import FILE_DETAILS, FileChange, FileStatus, git_path_problem, resolve_link_target
 from aigate.sources._io import no_gc_pauses
 
 if TYPE_CHECKING:
@@ -63,12 +63,34 @@ _EXTENDED_LINE = re.compile(rf"({'|'.join(_EXTENDED_KEYS)}) ([^\n]*)\n")
 # The extended header lines unidiff reads a mode from (unidiff.constants): the line's value, and what
 # the mode sets: the old mode, the new one, or whichever of them is not set yet (an index line).
 _MODE_LINES = {
-    "new file mode": (re.compile(r"(\d+)"), "new"),
-    "deleted file mode": (re.compile(r"(\d+)"), "old"),
-    "old mode": (re.compile(r"(\d+)"), "old"),
-    "new mode": (re.compile(r"(\d+)"), "new"),
-    "index": (re.compile(r"[0-9a-f]+\.\.[0-9a-f]+ (\d+)"), "unset"),
+    "new file mode": (re.compile(r"(.*)"), "new"),
+    "deleted file mode": (re.compile(r"(.*)"), "old"),
+    "old mode": (re.compile(r"(.*)"), "old"),
+    "new mode": (re.compile(r"(.*)"), "new"),
+    "index": (re.compile(r"[0-9a-f]+\.\.[0-9a-f]+ (.*)"), "unset"),
 }
+# A mode as git apply reads it (apply.c parse_mode_line): strtoul(value, &end, 8), which skips leading
+# whitespace and takes a sign, then a space or the line's end. "0120000", " 120000" and "120000 x" are
+# all a symlink to git, so to aigate: read as the exact digits, they let a symlink pass as no mode at all.
+_MODE_VALUE = re.compile(r"[ \t\v\f\r]*(\+?)([0-7]+)(?:[ \t\v\f\r].*)?")
+_ULONG_MAX = (1 << 64) - 1
+
+
+def _git_mode(value: str) -> str:
+    """The mode git apply stages for a header line's `value` (cache.h create_ce_mode, git 2.39): 120000 for a
+    symlink, 160000 for a submodule (or folder), else a regular file, 100755 with the owner's execute bit and
+    100644 without. ValueError where git apply refuses the line ("invalid mode"); a negative mode too."""
+    found = _MODE_VALUE.fullmatch(value)
+    if found is None:
+        raise ValueError(f"invalid mode {value!r}")
+    mode = min(int(found[2], 8), _ULONG_MAX) & 0xFFFFFFFF  # strtoul saturates; git keeps an unsigned int
+    kind = mode & 0o170000
+    if kind == 0o120000:
+        return "120000"
+    if kind in (0o040000, 0o160000):
+        return "160000"
+    # Any other type bits make a regular file: its lines are counted and checked like any file's.
+    return "100755" if mode & 0o100 else "100644"
 # A `diff --git` line unidiff can split (the most lenient of its three patterns); others go to unidiff.
 _SPLITTABLE_NAMES = re.compile(r"[^\t\n]+ [^\t\n]+")
 # The whole body of a binary entry with `--binary`, as git writes it (base85 lines start with a letter).
@@ -95,7 +117,7 @@ class _Entry(NamedTuple):
     names: str  # the `diff --git` line after "diff --git "
     extended: dict[str, str]
     file_lines: tuple[int, int] | None  # offsets of the `---`/`+++` pair
-    modes: tuple[str | None, str | None]  # (old, new) as unidiff reads them from the header
+    modes: tuple[str | None, str | None]  # (old, new) as git apply reads them from the header
 
 
 class _Parsed(NamedTuple):
@@ -109,14 +131,15 @@ class _Parsed(NamedTuple):
     target_mode: str | None
 
     @classmethod
-    def of(cls, patched: PatchedFile) -> _Parsed:
+    def of(cls, patched: PatchedFile, entry: _Entry) -> _Parsed:
+        # The modes as git apply reads them (`_git_mode`), not unidiff's digits.
         return cls(
             has_hunks=bool(patched),
             binary=patched.is_binary_file,
             added=patched.added,
             removed=patched.removed,
-            source_mode=patched.source_mode,
-            target_mode=patched.target_mode,
+            source_mode=entry.modes[0],
+            target_mode=entry.modes[1],
         )
 
 
@@ -154,7 +177,7 @@ def _parse(text: str, source: str) -> tuple[FileChange, ...]:
         changes = []
         for entry, patched in zip(entries, _parse_with_unidiff(text, entries, source), strict=True):
             _check_hunk_lines(text, entry, patched, source)
-            changes.append(_file_change(entry, _Parsed.of(patched), source, text))
+            changes.append(_file_change(entry, _Parsed.of(patched, entry), source, text))
     return _merge_type_changes(changes)
 
 
@@ -257,7 +280,7 @@ def _read_alone(text: str, entry: _Entry) -> _Parsed | None:
     found = sum(text.count(prefix, entry.body_start - 1, entry.end) for prefix in ("\n+", "\n-", "\n "))
     if found > counted and _first_hunk_problem(text, entry) is not None:
         return None
-    return _Parsed.of(patched)
+    return _Parsed.of(patched, entry)
 
 
 def _entry_starts(text: str) -> Iterator[int]:
@@ -283,11 +306,13 @@ def _read_entries(text: str, source: str) -> list[_Entry]:
             raise DiffError(source, f"line {line_no}: header ends in CR: the line endings were converted")
         extended_lines = _EXTENDED_LINE.findall(header["extended"])
         file_lines = header.span("file_lines") if header["file_lines"] else None
+        try:
+            modes = _header_modes(extended_lines)
+        except ValueError as e:
+            line_no = text.count("\n", 0, start) + 1
+            raise DiffError(source, f"line {line_no}: {e} in the header of this diff --git entry") from e
         entries.append(
-            _Entry(
-                start, header.end(), end, 0, 0, header["names"], dict(extended_lines), file_lines,
-                _header_modes(extended_lines),
-            )
+            _Entry(start, header.end(), end, 0, 0, header["names"], dict(extended_lines), file_lines, modes)
         )
     return entries
 
@@ -308,7 +333,10 @@ def _header_modes(extended_lines: list[tuple[str, str]]) -> tuple[str | None, st
     """(old, new) mode, read from the extended header lines in order, as unidiff reads them."""
     if len(extended_lines) == 1 and extended_lines[0][0] == "index":  # the usual header: a modified file
         found = _MODE_LINES["index"][0].fullmatch(extended_lines[0][1])
-        return (found[1], found[1]) if found else (None, None)
+        if found is None:
+            return None, None
+        mode = _git_mode(found[1])
+        return mode, mode
     old = new = None
     for key, value in extended_lines:
         if key not in _MODE_LINES:
@@ -317,12 +345,13 @@ def _header_modes(extended_lines: list[tuple[str, str]]) -> tuple[str | None, st
         found = pattern.fullmatch(value)
         if found is None:
             continue
+        mode = _git_mode(found[1])
         if sets == "old":
-            old = found[1]
+            old = mode
         elif sets == "new":
-            new = found[1]
+            new = mode
         else:  # an index line's mode is the mode of both sides, where no other line set it
-            old, new = old or found[1], new or found[1]
+            old, new = old or mode, new or mode
     return old, new
 
 
@@ -493,10 +522,9 @@ def _file_change(entry: _Entry, patched: _Parsed, source: str, text: str) -> dic
 
 
 def _check_path(path: str) -> None:
-    """git writes a path relative to the top, without empty, "." or ".." parts: anything else could
-    name a file the patterns would not see under that name (`a/../.env` is `.env`)."""
-    if path.startswith("/") or any(part in ("", ".", "..") for part in path.split("/")):
-        raise ValueError(f"path {path[:80]!r} is not one git writes (an empty, '.' or '..' part, or a leading '/')")
+    problem = git_path_problem(path)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 def _check_file_lines(lines: str, old_path: str, path: str, status: str) -> None:

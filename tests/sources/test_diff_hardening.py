@@ -178,3 +178,42 @@ def _git(repo: Path, *arguments: str) -> str:
     return subprocess.run(["git", *arguments], cwd=repo, env=env, check=True, capture_output=True).stdout.decode(
         "utf-8", errors="replace"
     )
+
+
+_NEW_LINK = "diff --git a/src/cfg b/src/cfg\nnew file mode {0}\nindex 0000000..1111111\n--- /dev/null\n+++ b/src/cfg\n"
+_NEW_LINK += "@@ -0,0 +1 @@\n+../.env\n\\ No newline at end of file\n"
+
+
+@pytest.mark.parametrize("mode", ["120000", "0120000", "00120000", " 120000", "+120000", "120000 x", "120000\t",
+                                  "100644", "100755", "100664", "0100755", "100000", "644", "755", "010644",
+                                  "140755", "170000", "160000"])  # fmt: skip
+def test_header_modes_are_read_as_git_apply_reads_them(mode: str, tmp_path: Path) -> None:
+    """git apply reads a mode with strtoul(…, 8): "0120000" makes a symlink. Read as bare digits, it made a
+    symlink to .env pass as a file of no known mode. git apply, staging the patch, is the referee."""
+    diff = _NEW_LINK.format(mode)
+    (tmp_path / "x.diff").write_text(diff)
+    subprocess.run(["git", "init", "-q", str(tmp_path / "r")], check=True)
+    applied = subprocess.run(["git", "apply", "--index", str(tmp_path / "x.diff")], cwd=tmp_path / "r",
+                             capture_output=True, text=True)  # fmt: skip
+    change = parse_diff(diff)[0]
+    if applied.returncode != 0:  # a submodule's patch holds "Subproject commit <id>", not text
+        assert mode == "160000", applied.stderr
+        assert change.new_mode == "160000"
+        return
+    staged = subprocess.run(["git", "ls-files", "-s", "src/cfg"], cwd=tmp_path / "r", capture_output=True,
+                            text=True, check=True).stdout.split()[0]  # fmt: skip
+    assert change.new_mode == staged
+    assert (change.link_target_path == ".env") == (staged == "120000")
+
+
+@pytest.mark.parametrize("mode", ["999999", "abc", "", " ", "-120000", "12x000"])
+def test_modes_git_apply_refuses_are_malformed(mode: str, tmp_path: Path) -> None:
+    diff = _NEW_LINK.format(mode)
+    with pytest.raises(DiffError, match=r"line 1: invalid mode"):
+        parse_diff(diff)
+    if mode.startswith("-"):
+        return  # git makes a regular file of a negative mode; aigate refuses it
+    (tmp_path / "x.diff").write_text(diff)
+    subprocess.run(["git", "init", "-q", str(tmp_path / "r")], check=True)
+    applied = subprocess.run(["git", "apply", str(tmp_path / "x.diff")], cwd=tmp_path / "r", capture_output=True)
+    assert applied.returncode != 0
