@@ -129,7 +129,14 @@ def load_scan(data: Any, *, source: str, format: str = "auto") -> ScanResult:
                 return candidate.parse(data, source=source)
         raise ScanError(source, f"unknown scanner format (supported: {', '.join(sorted(SCAN_FORMATS))};"
                                 " name one with --scan TOOL=FILE)")
-    return _BY_NAME[_format_name(format, source)].parse(data, source=source)
+    named = _BY_NAME[_format_name(format, source)]
+    if not named.detect(data):
+        # A report of another tool, named wrongly, would be read as a clean one: its results lack the
+        # fields this format's parser reads (a semgrep report as osv-scanner's: zero findings, exit 0).
+        other = next((f.name for f in SCAN_FORMATS.values() if f is not named and f.detect(data)), None)
+        if other is not None:
+            raise ScanError(source, f"a {other} report, not {named.name}: name it {other}= (or leave the format out)")
+    return named.parse(data, source=source)
 
 
 def read_scan(text: str, *, source: str, format: str = "auto") -> ScanResult:

@@ -277,3 +277,19 @@ def test_native_findings_are_fingerprinted_as_they_are_read(tmp_path: Path) -> N
     assert read[0].fingerprint == read[1].fingerprint == built.fingerprint != ""
     assert read[2].fingerprint == "given"
     assert "fingerprint" in read[0].model_fields_set and read[0].model_dump() == built.model_dump()
+
+
+_RECORDED_REPORTS = sorted(p for p in SCANS.iterdir() if p.is_file() and p.suffix not in (".py", ".md"))
+
+
+@pytest.mark.parametrize("report", _RECORDED_REPORTS, ids=lambda p: p.name)
+def test_a_report_named_as_another_tool_is_refused(report: Path) -> None:
+    """A mistyped `--scan TOOL=FILE` read the report with the wrong parser: a semgrep report as osv-scanner's
+    gave zero findings and an allow. Every recorded report is read under its own name and refused under any
+    other that its content does not fit."""
+    own = load_scan_file(report).format
+    assert load_scan_file(report, format=own).findings == load_scan_file(report).findings
+    for name in SCAN_FORMATS:
+        if name != own:
+            with pytest.raises(ScanError, match=rf"^{report}: "):
+                load_scan_file(report, format=name)
