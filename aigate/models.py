@@ -173,7 +173,8 @@ def git_path_problem(path: str) -> str | None:
 
 
 def resolve_link_target(path: str, target: str) -> str | None:
-    """Where a symlink at `path` pointing to `target` leads, as a repository path; None outside it."""
+    """Where a symlink at `path` pointing to `target` leads, as a repository path; None outside it, and
+    inside a `.git` folder (git's own, not the repository's files: its config holds CI's token)."""
     if not target or target.startswith("/"):
         return None
     parts: list[str] = path.split("/")[:-1]
@@ -186,6 +187,8 @@ def resolve_link_target(path: str, target: str) -> str | None:
             parts.pop()
         else:
             parts.append(part)
+    if any(part.lower() == ".git" for part in parts):  # git tracks no path with a .git part, in any case
+        return None
     return "/".join(parts) or None
 
 
@@ -428,7 +431,7 @@ class Risk(_Output):
     # The risk layer's mode: only "block" lets the tier turn an allow into a review.
     mode: Mode
     # The review.minimum_tier reasons that held the tier at or above their floor (sensitive_path,
-    # new_dependency, gate_config); empty when the score alone set it.
+    # new_dependency, gate_config, submodule); empty when the score alone set it.
     raised_by: tuple[str, ...] = ()
     # The changed files that matched a sensitive (or blocked) pattern, by their new path, sorted.
     sensitive_files: tuple[str, ...] = ()

@@ -128,6 +128,20 @@ def test_link_target_path_is_computed_never_taken() -> None:
     assert resolve_link_target("a/x", "./b/./c") == "a/b/c"
 
 
+@pytest.mark.parametrize("target", ["../.git", "../.git/config", "../.GIT/config", "../vendor/lib/.git/config", ".git"])
+def test_a_link_into_a_git_folder_is_outside_the_repository(target: str, tmp_path: Path) -> None:
+    """`.git/config` holds CI's token after actions/checkout; no pattern sees it, since git tracks no .git path."""
+    assert resolve_link_target("static/g", target) is None
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "static").mkdir()
+    os.symlink(target, repo / "static" / "g")
+    subprocess.run(["git", "add", "static/g"], cwd=repo, check=True)
+    diff = subprocess.run(["git", "diff", "--cached"], cwd=repo, capture_output=True, text=True, check=True).stdout
+    change = parse_diff(diff)[0]
+    assert (change.new_mode, change.link_target, change.link_target_path) == ("120000", target, None)
+
+
 def test_the_document_resolves_every_symlink_and_leaves_absent_details_out() -> None:
     # The document, not each file, fills link_target_path in: a file that gives only link_target gets it,
     # a path given without a target (or a wrong one) is dropped, and details that are None are left out.

@@ -126,7 +126,7 @@ test_symlink_outside_the_repository if {
 	})
 	_hardened([link]) == {[
 		"symlink_outside_repository", "src/cfg",
-		"src/cfg is a symlink to ../../etc/passwd, outside the repository or its top folder",
+		"src/cfg is a symlink to ../../etc/passwd, outside the repository, its top folder or .git",
 	]}
 }
 

@@ -128,6 +128,14 @@ minimum_tier_reasons contains "new_dependency" if {
 	count(data.aigate.scanning.new_dependencies) > 0
 }
 
+# A submodule added or moved to another commit brings code from elsewhere that the diff does not show.
+minimum_tier_reasons contains "submodule" if {
+	_floors.submodule.index >= 0
+	some file in input.files
+	file.status != "deleted"
+	file.new_mode == "160000"
+}
+
 minimum_tier_reasons contains "gate_config" if {
 	_floors.gate_config.index >= 0
 	count(data.aigate.lib.batch_matches(data.aigate.lib.config.risk.gate_config, data.aigate.lib.changed_batch)) > 0

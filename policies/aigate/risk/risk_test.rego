@@ -162,11 +162,32 @@ test_gate_config_change_raises_to_medium if {
 	risk.summary.tier == "medium" with input as inp
 }
 
+test_submodule_raises_to_medium if {
+	added := object.union(_file("vendor/lib", 0), {"status": "added", "old_mode": null, "new_mode": "160000"})
+	inp := {"files": [added], "findings": [], "dependencies": []}
+	risk.summary.raised_by == ["submodule"] with input as inp
+	risk.summary.tier == "medium" with input as inp
+	risk.summary.auto_merge == false with input as inp
+}
+
+test_submodule_moved_to_another_commit_raises_to_medium if {
+	bumped := object.union(_file("vendor/lib", 1), {"old_mode": "160000", "new_mode": "160000"})
+	risk.summary.raised_by == ["submodule"] with input as {"files": [bumped], "findings": [], "dependencies": []}
+}
+
+test_submodule_removed_or_file_is_no_floor if {
+	removed := object.union(_file("vendor/lib", 0), {"status": "deleted", "old_mode": "160000", "new_mode": null})
+	plain := object.union(_file("docs/a.md", 1), {"old_mode": "100644", "new_mode": "100644"})
+	inp := {"files": [removed, plain], "findings": [], "dependencies": []}
+	risk.summary.raised_by == [] with input as inp
+	risk.summary.tier == "low" with input as inp
+}
+
 test_floor_off_when_null if {
 	inp := {"files": [_file("src/auth/a.ts", 1)], "findings": [], "dependencies": []}
 
 	# Every key set: OPA merges an object given with `with` into the data it replaces.
-	off := {"sensitive_path": null, "new_dependency": null, "gate_config": null}
+	off := {"sensitive_path": null, "new_dependency": null, "gate_config": null, "submodule": null}
 	risk.summary.tier == "low" with input as inp with data.aigate.config.risk.minimum_tier as off
 }
 
