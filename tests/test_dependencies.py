@@ -356,3 +356,23 @@ def test_repo_reads_base_and_head_versions(tmp_path: Path, index: str) -> None:
     document = _gate(index, tmp_path).input_document(repo=tmp_path / "r", base="main", head="claude/deps")
     assert {(d.name, d.change, d.registry.status) for d in document.dependencies} == {
         ("lodash", "updated", "found"), ("fresh-widget", "added", "found"), ("left-pad", "removed", "unchecked")}
+
+
+def test_the_checkouts_npmrc_does_not_choose_the_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked from the checkout, `npm config get registry` read the PR's own .npmrc: a PR adding one pointed
+    the hallucinated-package check at a registry that knows every name. npm is asked from an empty folder."""
+    from aigate.dependencies.registry import _npm_registry
+
+    for variable in ("NPM_CONFIG_REGISTRY", "npm_config_registry"):
+        monkeypatch.delenv(variable, raising=False)
+    user_config = tmp_path / "user.npmrc"
+    user_config.write_text("registry=http://127.0.0.1:9/runner-registry/\n")
+    monkeypatch.setenv("NPM_CONFIG_USERCONFIG", str(user_config))
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "package.json").write_text('{"name": "x", "version": "1.0.0"}\n')
+    (checkout / ".npmrc").write_text("registry=http://127.0.0.1:9/the-prs-registry/\n")
+    monkeypatch.chdir(checkout)
+    asked_here = subprocess.run(["npm", "config", "get", "registry"], capture_output=True, text=True, check=True)
+    assert asked_here.stdout.strip() == "http://127.0.0.1:9/the-prs-registry/"  # what npm reads in the checkout
+    assert _npm_registry(RegistryOptions()) == "http://127.0.0.1:9/runner-registry/"

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -292,9 +293,13 @@ def _npm_registry(options: RegistryOptions) -> str:
 
 
 def _client_output(command: list[str]) -> str | None:
+    """A package client's answer, asked from an empty folder: in the checkout, npm reads the project's own
+    `.npmrc`, which the PR being judged can add to send the registry check to a registry that knows every
+    name it invents. The runner's settings (environment, user and global config files) still apply."""
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False,
-                                stdin=subprocess.DEVNULL)
+        with tempfile.TemporaryDirectory(prefix="aigate-client-") as outside:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False,
+                                    stdin=subprocess.DEVNULL, cwd=outside)
     except (OSError, subprocess.TimeoutExpired):
         return None
     value = result.stdout.strip()
