@@ -140,3 +140,24 @@ def test_a_sink_that_cannot_record_fails_the_evaluation_closed(tmp_path: Path) -
     assert result.code == 2
     assert result.stdout == ""
     assert result.stderr.startswith("aigate: error: audit sqlite") and len(result.stderr.splitlines()) == 1
+
+
+def test_reading_a_file_that_is_no_audit_store_is_an_error(tmp_path: Path) -> None:
+    """An empty or truncated database verified as "ok: 0 events, chain intact" (the read wrote the schema into
+    it), and a JSON Lines file of garbage queried as an empty trail. Exit 2 (verify: 1, a broken chain, for
+    the damaged file it can read), and nothing is written."""
+    empty = tmp_path / "audit.db"
+    empty.write_bytes(b"")
+    foreign = tmp_path / "other.db"
+    foreign.write_bytes(b"SQLite format 3\x00" + bytes(4080))  # a header, then nothing of aigate's
+    garbage = tmp_path / "audit.jsonl"
+    garbage.write_text('{"type": "decision"}\nnot json\n')
+    for command in ("verify", "query", "stats", "export"):
+        for store, problem in ((empty, "not an aigate audit database"), (garbage, "line 2 is not JSON")):
+            result = run_cli("audit", command, "--db", store)
+            broken = command == "verify" and store == garbage
+            assert result.code == (1 if broken else 2), (command, store, result.stdout)
+            if not broken:
+                assert problem in result.stderr and result.stderr.count("\n") == 1, result.stderr
+        assert run_cli("audit", command, "--db", foreign).code == 2
+    assert empty.read_bytes() == b""

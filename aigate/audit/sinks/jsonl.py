@@ -106,8 +106,10 @@ class JsonlStore(AuditStore):
 
     def query(self, event_filter: EventFilter, limit: int | None = None) -> list[StoredEvent]:
         found = []
-        for event, _ in self.stored_events():
-            if event is not None and event_filter.matches(event):
+        for event, problem in self.stored_events():
+            if event is None:  # a query over a damaged trail would answer as if those events never were
+                raise AuditError(f"{self.path}: {problem}; `aigate audit verify` checks the whole file")
+            if event_filter.matches(event):
                 found.append(event)
         found.sort(key=lambda e: (str(e.get("timestamp")), (e.get("chain") or {}).get("sequence", 0)))
         return found[:limit] if limit is not None else found

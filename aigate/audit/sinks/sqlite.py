@@ -50,6 +50,25 @@ def connect(path: Path, *, create: bool = True, durable: bool = False) -> sqlite
         raise AuditError(f"audit sqlite {path}: cannot create: {e.strerror or e}") from e
 
 
+def _require_audit_database(path: Path) -> None:
+    """Before a store is read: `connect` would write the schema into an empty or truncated file, and
+    `audit verify` would then call it an intact chain of 0 events. Looked at read-only."""
+    if not path.exists():
+        raise AuditError(f"{path}: no such audit database")
+    try:
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = probe.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'aigate_schema_migrations'"
+            ).fetchone()[0]
+        finally:
+            probe.close()
+    except sqlite3.Error as e:
+        raise AuditError(f"audit sqlite {path}: cannot read: {e}") from e
+    if not found:
+        raise AuditError(f"audit sqlite {path}: not an aigate audit database (no schema: an empty or foreign file)")
+
+
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -131,6 +150,7 @@ class SqliteSink(AuditSink):
 class SqliteStore(AuditStore):
     def __init__(self, path: Path) -> None:
         self.path = path
+        _require_audit_database(path)
         self._connection = connect(path, create=False)
 
     def query(self, event_filter: EventFilter, limit: int | None = None) -> list[StoredEvent]:
