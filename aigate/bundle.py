@@ -25,6 +25,7 @@ import io
 import json
 import os
 import re
+import stat
 import tarfile
 import tempfile
 import zlib
@@ -153,6 +154,7 @@ def build_bundle(
     for name, source in modules:
         _check_member_name(policies.root, name)
         _check_package_in_root(policies.root / name, source)
+    _check_parses(policies.root, modules)
     # Named by what is bundled: the same revision whether or not `policies` held the tests.
     bundled = PolicySet(modules=tuple(modules), root=policies.root)
     revision = bundle_revision(bundled, config)
@@ -258,7 +260,26 @@ def _check_package_in_root(path: Path, source: str) -> None:
         raise PolicyError(f"{path}: package {package or '(none)'} is outside the bundle root data.{BUNDLE_ROOT}")
 
 
+def _check_parses(root: Path, modules: list[tuple[str, str]]) -> None:
+    """Every module parses (regorus, the embedded engine): OPA would refuse the whole bundle at load."""
+    import regorus
+
+    from aigate.engines.embedded import engine_error_line
+
+    engine = regorus.Engine()
+    for name, source in modules:
+        try:
+            engine.add_policy(str(root / name), source)
+        except Exception as e:  # regorus raises RuntimeError/ValueError with a source excerpt (path:line:column)
+            raise PolicyError(engine_error_line(e)) from e
+
+
 def _write_archive(out: Path, members: Iterable[tuple[str, bytes]]) -> None:
+    # The archive replaces `out` by rename: over a symlink, a FIFO or a device node, that would swap the
+    # node itself for a regular file (as root, /dev/full).
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG(os.lstat(out).st_mode):
+            raise AigateError(f"{out}: not a regular file: cannot write bundle there")
     directory = out.parent if str(out.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=directory)

@@ -159,6 +159,43 @@ def test_unwritable_output_is_an_error(tmp_path: Path, policies: PolicySet, defa
         build_bundle(default_config, tmp_path / "missing" / "b.tar.gz", policies=policies)
 
 
+def test_rego_that_does_not_parse_is_refused(tmp_path: Path, default_config: GateConfig, real_opa: str) -> None:
+    """The bundle was written, and real OPA refused it at load: the error belongs at build time."""
+    import subprocess
+
+    broken = "package aigate.x\n\nallow := \n"
+    policies = PolicySet(modules=(("bad.rego", broken),), root=tmp_path / "pd")
+    with pytest.raises(PolicyError, match=r"pd/bad\.rego:4:1: error: expecting expression"):
+        build_bundle(default_config, tmp_path / "b.tar.gz", policies=policies)
+    assert not (tmp_path / "b.tar.gz").exists()
+    (tmp_path / "pd").mkdir()
+    (tmp_path / "pd" / "bad.rego").write_text(broken)
+    opa = subprocess.run([real_opa, "check", str(tmp_path / "pd")], capture_output=True, text=True)
+    assert opa.returncode != 0 and "rego_parse_error" in opa.stdout + opa.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "folder"])
+def test_output_that_is_not_a_regular_file_is_refused(
+    tmp_path: Path, policies: PolicySet, default_config: GateConfig, kind: str
+) -> None:
+    """The archive replaces its output by rename: over a FIFO, a symlink or a device node (as root, /dev/full),
+    that swapped the node itself for a regular file."""
+    import os
+
+    out = tmp_path / "out"
+    if kind == "fifo":
+        os.mkfifo(out)
+    elif kind == "symlink":
+        out.symlink_to(tmp_path / "elsewhere.tar.gz")
+    else:
+        out.mkdir()
+    before = os.lstat(out).st_mode
+    with pytest.raises(AigateError, match=r"out: not a regular file: cannot write bundle there$"):
+        build_bundle(default_config, out, policies=policies)
+    assert os.lstat(out).st_mode == before
+    assert not (tmp_path / "elsewhere.tar.gz").exists()
+
+
 # -- signing in OPA's format ------------------------------------------------------------------------
 
 
