@@ -101,19 +101,39 @@ def test_json_nested_too_deeply(tmp_path: Path) -> None:
     assert_error(run_cli("evaluate", "--input", deep), str(deep))
 
 
-def test_internal_error_line_names_the_sources(tmp_path: Path) -> None:
-    """A lone surrogate passes JSON parsing and fails only when the input document is serialised."""
+def test_a_lone_surrogate_is_invalid_json_naming_the_file(tmp_path: Path) -> None:
+    """It passed JSON parsing once and failed only when the document was serialised, as an internal error."""
     diff = write(tmp_path / "pr.diff", "")
     pr = write(tmp_path / "pr.json", '{"title": "x\\ud800y", "labels": ["ai-generated"]}')
-    assert_error(run_cli("evaluate", "--pr", pr, "--diff", diff), f"internal error: --pr {pr} --diff {diff}: ")
+    assert_error(run_cli("evaluate", "--pr", pr, "--diff", diff),
+                 f"aigate: error: {pr}: invalid JSON at line 1, column 13: an unpaired UTF-16 surrogate")  # fmt: skip
+
+
+def _with_injected_fault(tmp_path: Path) -> dict[str, str]:
+    """An unforeseen failure, injected at start-up into every aigate process (batch workers too): the last-resort
+    handler has no input left that reaches it, and must still fail closed with a line naming the sources."""
+    site = tmp_path / "site"
+    write(site / "sitecustomize.py", (
+        "import aigate.document\n"
+        "def _fault(**sources):\n"
+        "    raise RuntimeError('injected fault')\n"
+        "aigate.document.build_input_document = _fault\n"
+    ))  # fmt: skip
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), str(REPO), os.environ.get("PYTHONPATH")]))}
+
+
+def test_internal_error_line_names_the_sources(tmp_path: Path) -> None:
+    diff = write(tmp_path / "pr.diff", "")
+    pr = write(tmp_path / "pr.json", '{"title": "x", "labels": ["ai-generated"]}')
+    result = run_cli("evaluate", "--pr", pr, "--diff", diff, env=_with_injected_fault(tmp_path))
+    assert_error(result, f"internal error: --pr {pr} --diff {diff}: RuntimeError: injected fault")
 
 
 def test_batch_internal_error_names_the_entry(tmp_path: Path) -> None:
-    """A lone surrogate fails only when the document is serialised: the line names the PR folder."""
     entry = tmp_path / "batch" / "pr1"
-    write(entry / "pr.json", '{"title": "x\\ud800y", "labels": ["ai-generated"]}')
+    write(entry / "pr.json", '{"title": "x", "labels": ["ai-generated"]}')
     write(entry / "pr.diff", "")
-    result = run_cli("evaluate", "--batch", tmp_path / "batch", "--workers", "1")
+    result = run_cli("evaluate", "--batch", tmp_path / "batch", "--workers", "1", env=_with_injected_fault(tmp_path))
     assert_error(result, f"{entry}: internal error: ")
 
 

@@ -8,6 +8,7 @@ import gc
 import json
 import mmap
 import os
+import re
 import select
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,8 +126,40 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def loads_unique(text: str) -> Any:
-    """json.loads refusing duplicate keys (DuplicateKeyError); every other behaviour is json's."""
-    return json.loads(text, object_pairs_hook=_unique_keys)
+    """json.loads refusing duplicate keys (DuplicateKeyError) and unpaired surrogates (JSONDecodeError);
+    every other behaviour is json's."""
+    value = json.loads(text, object_pairs_hook=_unique_keys)
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) and _holds_surrogate(value):
+        raise json.JSONDecodeError("an unpaired UTF-16 surrogate escape (\\ud800-\\udfff alone is no text)", text,
+                                   _lone_surrogate_at(text))  # fmt: skip
+    return value
+
+
+# json decodes "\ud800" alone to a str that cannot be encoded: the document failed later, when written out,
+# as an internal error. A pair (a character past U+FFFF) decodes to one character and passes.
+_SURROGATE_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?"  # a high one, with its low one if paired
+    r"|\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a low one alone
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_surrogate(item) for item in value)
+    return False
+
+
+def _lone_surrogate_at(text: str) -> int:
+    """Where the first unpaired surrogate escape is (an escape of a pair spans 12 characters)."""
+    for found in _SURROGATE_ESCAPE.finditer(text):
+        if len(found[0]) == 6:
+            return found.start()
+    return 0
 
 
 DuplicateKeyError = _DuplicateKeyError
@@ -136,7 +169,7 @@ def parse_json(text: str, source: str, error: type[InputError]) -> Any:
     """JSON with duplicate keys refused, and every failure (even running out of stack or memory on a
     hostile document) as one line naming the source."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        return loads_unique(text)
     except _DuplicateKeyError as e:
         raise error(source, f"duplicate key {e.key!r} in a JSON object") from None
     except RecursionError:

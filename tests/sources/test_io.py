@@ -12,7 +12,7 @@ from types import FrameType
 import pytest
 
 from aigate.errors import InputError
-from aigate.sources._io import read_text
+from aigate.sources._io import parse_json, read_text
 
 
 class _Writer(threading.Thread):
@@ -89,3 +89,18 @@ def test_a_signal_that_misses_the_blocked_read_still_ends_it(tmp_path: Path) -> 
     # A plain read() ends only when the writer gives up and closes (20 s on): the handler would run too late.
     assert not stopped.value.writer_closed
     writer.join()
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [('{"title": "\\ud800"}', 12), ('{"a": ["x", "\\udc00y"]}', 14), ('{"\\uDBFF": 1}', 3),
+     ('["\\ud83d\\ude00", "\\ud83d"]', 19)],  # fmt: skip
+)
+def test_an_unpaired_surrogate_is_invalid_json(text: str, column: int) -> None:
+    """json decodes "\\ud800" alone to a str no encoder takes: the document failed later, as an internal error."""
+    with pytest.raises(InputError, match=rf"^x\.json: invalid JSON at line 1, column {column}: an unpaired UTF-16"):
+        parse_json(text, "x.json", InputError)
+
+
+def test_surrogate_pairs_and_escaped_backslashes_are_text() -> None:
+    assert parse_json('["\\ud83d\\ude00", "\\\\ud800"]', "x.json", InputError) == ["\U0001f600", "\\ud800"]
