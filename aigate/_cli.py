@@ -81,7 +81,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--batch", type=Path, metavar="DIR",
         help="evaluate every PR in DIR (a folder per PR, or input-document .json files); reports, exits 0",
     )
-    evaluate.add_argument("--workers", type=int, default=0, help="worker processes for --batch (0: one per core)")
+    evaluate.add_argument("--workers", type=_count, default=0, help="worker processes for --batch (0: one per core)")
     evaluate.add_argument(
         "--engine", choices=["embedded", "opa", "auto"],
         help="where the Rego runs (default: policy.engine.backend in the config, else embedded)",
@@ -120,6 +120,17 @@ def _gate_config(args: argparse.Namespace) -> GateConfig:
         config=args.config, repo=args.repo, base=args.base if args.repo is not None else None,
         state_dir=args.state_dir,
     )
+
+
+def _count(text: str) -> int:
+    """A whole number of at least 0 (argparse names the option when this raises)."""
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+_count.__name__ = "whole number"  # argparse: "invalid whole number value: '-1'"
 
 
 def _config_path(args: argparse.Namespace) -> Path | None:

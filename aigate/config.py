@@ -10,6 +10,7 @@ import copy
 import datetime
 import hashlib
 import json
+import math
 import os
 import stat
 from collections.abc import Mapping
@@ -254,10 +255,30 @@ class _StrictSafeLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (list, dict)):  # `? [a, b]`: PyYAML's TypeError, an internal error
+                raise _YamlError(key_node.start_mark.line + 1, f"a key must be a scalar, not {_kind(key)}")
             if key in seen:
                 raise _YamlError(key_node.start_mark.line + 1, f"duplicate key {key!r}")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    # Values JSON has no place for, refused where the YAML says them: `.nan` and `.inf` passed the schema's
+    # "number" (a NaN timeout then failed at its first use), and `2020-02-30` raised from the date constructor.
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        value: float = super().construct_yaml_float(node)
+        if not math.isfinite(value):
+            raise _YamlError(node.start_mark.line + 1, f"{node.value!r}: not a finite number")
+        return value
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as e:
+            raise _YamlError(node.start_mark.line + 1, f"{node.value!r}: not a date: {e}") from e
+
+
+_StrictSafeLoader.add_constructor("tag:yaml.org,2002:float", _StrictSafeLoader.construct_yaml_float)
+_StrictSafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictSafeLoader.construct_yaml_timestamp)
 
 
 def load_config(

@@ -286,3 +286,9 @@ def test_one_pr_is_decided_with_the_cyclic_collector_paused_and_then_restored(
     assert (code, json.loads(capsys.readouterr().out)["outcome"]) == (0, "allow")
     assert collections == []
     assert gc.isenabled()
+
+
+def test_a_negative_worker_count_is_refused(tmp_path: Path) -> None:
+    result = run_cli("evaluate", "--batch", tmp_path, "--workers", "-1")
+    assert result.code == 2
+    assert result.stderr.startswith("aigate: error: argument --workers: invalid whole number value: '-1'")

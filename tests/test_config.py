@@ -114,6 +114,15 @@ def test_digest_depends_on_content_only(tmp_path: Path) -> None:
         ("policy:\n  mode: enforce\n", r"line 2: policy\.mode: 'enforce' is not one of"),
         ("review:\n  risk_tiers: {}\n", r"line 2: review\.risk_tiers: .*"),
         ("x: !!python/object:os.system ls\n", r"invalid YAML"),
+        # Each of these was an internal error (or a NaN timeout that failed at its first use).
+        ("scanning:\n  dependencies:\n    registry: {timeout: .nan}\n", r"line 3: '\.nan': not a finite number"),
+        ("policy:\n  engine: {timeout: -.inf}\n", r"line 2: '-\.inf': not a finite number"),
+        ("sandbox:\n  limits: {wall_seconds: .NaN}\n", r"line 2: '\.NaN': not a finite number"),
+        (
+            "exceptions:\n  - {rule: blocked_path, reason: r, owner: o, expires: 2020-02-30}\n",
+            r"line 2: '2020-02-30': not a date: day is out of range for month",
+        ),
+        ("? [a, b]\n: 1\n", r"line 1: a key must be a scalar, not a list"),
     ],
 )
 def test_bad_config_one_clear_line(tmp_path: Path, text: str, message: str) -> None:

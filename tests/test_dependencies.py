@@ -376,3 +376,17 @@ def test_the_checkouts_npmrc_does_not_choose_the_registry(tmp_path: Path, monkey
     asked_here = subprocess.run(["npm", "config", "get", "registry"], capture_output=True, text=True, check=True)
     assert asked_here.stdout.strip() == "http://127.0.0.1:9/the-prs-registry/"  # what npm reads in the checkout
     assert _npm_registry(RegistryOptions()) == "http://127.0.0.1:9/runner-registry/"
+
+
+@pytest.mark.parametrize("url", ["zzz", "file:///etc/passwd", "http://[::1", "https://"])
+def test_a_registry_url_that_is_no_http_url_is_one_clear_error(url: str, tmp_path: Path) -> None:
+    """urllib failed on it ("unknown url type"), and the gate stopped with an internal error."""
+    pr = tmp_path / "pr.json"
+    pr.write_text('{"title": "x", "labels": ["ai-generated"]}')
+    diff = tmp_path / "pr.diff"
+    diff.write_text("diff --git a/requirements.txt b/requirements.txt\nnew file mode 100644\n"
+                    "index 0000000..1111111\n--- /dev/null\n+++ b/requirements.txt\n@@ -0,0 +1 @@\n+requestz==1.0\n")
+    result = run_cli("evaluate", "--pr", pr, "--diff", diff, env={"PIP_INDEX_URL": url})
+    assert result.code == 2, result.stdout
+    assert result.stderr == ("aigate: error: the pypi registry URL is not an http(s)://host URL: check "
+                             "scanning.dependencies.registry.pypi_index_url (or PIP_INDEX_URL)\n")

@@ -100,7 +100,8 @@ class RegistryClient:
 
     def _registry_url(self, ecosystem: str) -> str:
         if ecosystem not in self._urls:
-            self._urls[ecosystem] = _pip_index_url(self.options) if ecosystem == "pypi" else _npm_registry(self.options)
+            url = _pip_index_url(self.options) if ecosystem == "pypi" else _npm_registry(self.options)
+            self._urls[ecosystem] = _checked_registry_url(ecosystem, url)
         return self._urls[ecosystem]
 
     def _ask(self, ecosystem: str, base: str, key: str) -> dict[str, Any]:
@@ -290,6 +291,20 @@ def _npm_registry(options: RegistryOptions) -> str:
         return configured
     raise RegistryError("cannot tell npm's registry: npm is not installed and neither NPM_CONFIG_REGISTRY nor "
                         "scanning.dependencies.registry.npm_registry is set")
+
+
+def _checked_registry_url(ecosystem: str, url: str) -> str:
+    """`url`, or RegistryError when it is no http(s) URL (urllib failed on it, as an internal error)."""
+    setting = "pypi_index_url (or PIP_INDEX_URL)" if ecosystem == "pypi" else "npm_registry (or NPM_CONFIG_REGISTRY)"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        valid = False
+    if not valid:
+        raise RegistryError(f"the {ecosystem} registry URL is not an http(s)://host URL: check "
+                            f"scanning.dependencies.registry.{setting}")  # fmt: skip
+    return url
 
 
 def _client_output(command: list[str]) -> str | None:

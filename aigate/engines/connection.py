@@ -117,7 +117,10 @@ def parse_urls(value: str | Sequence[str] | None) -> tuple[str, ...]:
 
 def _check_url(url: str, connection: OpaConnection) -> str:
     """`url` without a trailing slash, or EngineError naming what is wrong with it."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # "http://[::1": an unclosed IPv6 bracket
+        raise EngineError(f"OPA URL {url}: {e}") from e
     try:
         parts.port  # noqa: B018 - parsing the port is the check
     except ValueError as e:

@@ -190,6 +190,7 @@ def test_url_path_prefix_is_kept(opa_server: OpaTestServer, ai_input: dict[str, 
         ("http://user:pw@127.0.0.1:8181", "give credentials as a token"),
         ("http://127.0.0.1:99999", "invalid port"),
         ("http://127.0.0.1:8181/?x=1", "a query or fragment has no place in the server URL"),
+        ("http://[::1", "Invalid IPv6 URL"),
     ],
 )
 def test_bad_urls(url: str, problem: str) -> None:
