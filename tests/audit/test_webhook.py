@@ -209,3 +209,27 @@ def test_redaction(tmp_path: Path, collector: Collector) -> None:
     received = collector.unique()
     assert len(received) == 7
     assert_clean(json.dumps(list(received.values())), "webhook")
+
+
+def test_threads_writing_at_once_leave_nothing_in_the_spool(tmp_path: Path, collector: Collector) -> None:
+    """A writer that found another delivering left its batch to it, and the deliverer had listed the spool
+    before that batch: up to 168 of 1,400 events stayed behind, without a warning, with a healthy collector."""
+    import contextlib
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aigate import Gate
+
+    config = _config(tmp_path, collector)
+    document = claude_pr(1)
+    warnings = io.StringIO()
+    with contextlib.redirect_stderr(warnings), Gate.from_config(config) as gate:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            decisions = list(pool.map(lambda _: gate.evaluate(document), range(120)))
+    assert len(decisions) == 120
+    assert _spooled(tmp_path) == 0
+    assert warnings.getvalue() == ""
+    received = collector.unique()
+    assert len(received) == 120 * 7  # each decision's seven events, each once
+    report = verify_events((event, "") for event in sorted(received.values(), key=lambda e: e["chain"]["sequence"]))
+    assert report.ok, report.first_break
