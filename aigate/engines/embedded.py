@@ -7,8 +7,10 @@ is bound to the thread that made it: cloning or using it from another thread is 
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import weakref
 from typing import Any
 
 from aigate.engines.interface import DECISION_PATH, Engine, PolicySet
@@ -36,6 +38,25 @@ def _engine_failure(error: BaseException) -> bool:
     return isinstance(error, Exception) or type(error).__name__ == "PanicException"
 
 
+class _ThreadEngines(threading.local):
+    """Each thread's regorus engines, by the EmbeddedEngine they serve: (that engine, weakly; the prepared
+    engine; the clone evaluations run on). Kept by the thread, not by the EmbeddedEngine: a regorus engine
+    can only be freed in its own thread. Freed from the EmbeddedEngine, another thread's engines leaked
+    (pyo3 refuses, and warns: ~15 MiB each, for every gate made while a thread pool lived on)."""
+
+    def __init__(self) -> None:
+        self.engines: dict[int, tuple[weakref.ref[EmbeddedEngine], Any, Any]] = {}
+
+    def prune(self) -> None:
+        """Free, in this thread, the engines of EmbeddedEngines that are gone."""
+        for key in [key for key, (owner, _, _) in self.engines.items() if owner() is None]:
+            del self.engines[key]
+
+
+_THREAD_ENGINES = _ThreadEngines()
+_KEYS = itertools.count()
+
+
 class EmbeddedEngine(Engine):
     name = "embedded"
 
@@ -46,9 +67,9 @@ class EmbeddedEngine(Engine):
         except (TypeError, ValueError) as e:
             raise EngineError(f"embedded engine: cannot load data: {e}") from e
         self._revision = policies.revision
-        self._local = threading.local()
+        self._key = next(_KEYS)
         # Parsed now, in the constructing thread, so that a policy error is raised here.
-        self._local.prepared = self._prepare()
+        self._here()
 
     def _prepare(self) -> Any:
         """A regorus engine with the policies and data loaded, usable in the calling thread only."""
@@ -68,22 +89,24 @@ class EmbeddedEngine(Engine):
             raise EngineError(f"embedded engine: cannot load data: {engine_error_line(e)}") from e
         return prepared
 
+    def _here(self) -> tuple[weakref.ref[EmbeddedEngine], Any, Any]:
+        """This thread's (owner, prepared engine, clone): another thread's cannot be used here (pyo3 `unsendable`)."""
+        entry = _THREAD_ENGINES.engines.get(self._key)
+        if entry is None:
+            _THREAD_ENGINES.prune()
+            prepared = self._prepare()
+            entry = _THREAD_ENGINES.engines[self._key] = (weakref.ref(self), prepared, prepared.clone())
+        return entry
+
     def _prepared(self) -> Any:
-        """This thread's prepared engine: another thread's cannot be cloned here (pyo3 `unsendable`)."""
-        prepared = getattr(self._local, "prepared", None)
-        if prepared is None:
-            prepared = self._local.prepared = self._prepare()
-        return prepared
+        return self._here()[1]
 
     @property
     def bundle_revision(self) -> str:
         return self._revision
 
     def _engine(self) -> Any:
-        engine = getattr(self._local, "engine", None)
-        if engine is None:
-            engine = self._local.engine = self._prepared().clone()
-        return engine
+        return self._here()[2]
 
     def evaluate(self, input_document: dict[str, Any]) -> dict[str, Any]:
         return self.evaluate_json(json.dumps(input_document, ensure_ascii=False))

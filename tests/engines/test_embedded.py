@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import gc
+import sys
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from aigate.engines.embedded import EmbeddedEngine
+from aigate.engines.embedded import _THREAD_ENGINES, EmbeddedEngine
 from aigate.engines.interface import PolicySet
 from aigate.errors import EngineError
 from aigate.gate import Gate
@@ -53,11 +57,13 @@ def test_a_rust_panic_in_the_engine_is_an_engine_error(policies: PolicySet) -> N
     failures: list[BaseException] = []
 
     def evaluate_on_the_foreign_engine() -> None:
-        engine._local.engine = foreign
+        _THREAD_ENGINES.engines[engine._key] = (weakref.ref(engine), foreign, foreign)
         try:
             engine.evaluate({})
         except BaseException as e:
             failures.append(e)
+        finally:  # freed by the thread that made it, below
+            del _THREAD_ENGINES.engines[engine._key]
 
     worker = threading.Thread(target=evaluate_on_the_foreign_engine)
     worker.start()
@@ -75,3 +81,31 @@ def test_a_rule_of_the_embedded_engine_in_another_thread(policies: PolicySet) ->
         assert pool.submit(engine.evaluate_rule, "data.aigate.scanning.severities").result() == in_main
     assert in_main == ["critical", "high", "medium", "low", "info"]
 
+
+
+def _outcome(gate: Gate, folder: Path, _: int) -> str:
+    return gate.evaluate(**_sources(folder)).outcome
+
+
+def test_gates_made_and_dropped_beside_a_long_lived_pool_free_their_engines() -> None:
+    """A bot's thread pool outlives the gates it serves. Each worker's regorus engines were held by the gate and
+    freed from another thread when it went: pyo3 refused, warned, and leaked them (~15 MiB a gate)."""
+    unraisable: list[str] = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda hook: unraisable.append(str(hook.exc_value))
+    try:
+        folder = EXAMPLES / "human-ci"
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for _ in range(6):
+                gate = Gate.from_config(None)
+                decide = functools.partial(_outcome, gate, folder)
+                outcomes = list(pool.map(decide, range(16)))
+                assert outcomes == ["allow"] * 16
+                gate.close()
+                del gate, decide
+                gc.collect()
+            held = list(pool.map(lambda _: len(_THREAD_ENGINES.engines), range(16)))
+        assert max(held) <= 1  # at most the last gate's, until the thread evaluates again or ends
+    finally:
+        sys.unraisablehook = previous
+    assert unraisable == []

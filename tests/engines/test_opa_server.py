@@ -404,13 +404,16 @@ def test_failed_health_wait_stops_the_child(opa_env: Path, policies: PolicySet, 
 def test_opa_refusing_the_bundle_is_an_error_with_its_output(
     opa_env: Path, default_config: GateConfig, tmp_path: Path
 ) -> None:
-    broken = PolicySet(modules=(("aigate/broken.rego", "package aigate.broken\n\nx := \n"),), root=tmp_path)
+    # Parsed by regorus when the bundle is built; refused by OPA's compiler when it loads (`bundle build` refuses
+    # what does not parse, so the module OPA refuses here parses).
+    source = "package aigate.broken\n\nx := no_such_function(1)\n"
+    broken = PolicySet(modules=(("aigate/broken.rego", source),), root=tmp_path)
     with pytest.raises(EngineError) as caught:
         ManagedOpaEngine(broken, default_config)
     message = str(caught.value)
     binary = os.environ[ENV_OPA_BINARY]
     assert message.startswith(f"managed OPA ({binary}) exited with code 1 before it was ready: error: ")
-    assert "aigate/broken.rego:4: rego_parse_error: unexpected eof token" in message
+    assert "aigate/broken.rego:3: rego_type_error: undefined function no_such_function" in message
     assert processes_using(opa_env) == []
 
 
