@@ -37,7 +37,10 @@ violations contains data.aigate.lib.violation("paths", "blocked_path", "high", m
 violations contains data.aigate.lib.violation("paths", "symlink_outside_repository", "high", message, file.path) if {
 	some file in data.aigate.lib.symlink_files
 	object.get(file, "link_target_path", null) == null
-	message := sprintf("%s is a symlink to %s, outside the repository, its top folder or .git", [file.path, file.link_target])
+	message := sprintf(
+		"%s is a symlink to %s, outside the repository, its top folder or .git",
+		[file.path, file.link_target],
+	)
 }
 
 # How a blocked path is reached: changed by the PR, copied, or linked to.
