@@ -118,7 +118,8 @@ def assemble_scanning(
     }
     # None: no changed file is known.
     changed = {f.path: f for f in files if f.status != "deleted"} if files else None
-    results = list(results)
+    known = {f.path for f in files}
+    results = [(source, _in_checkout(result, known)) for source, result in results]
     if changed is not None:
         _read_ahead(diff, _line_findings(results, changed))
     for source, result in results:
@@ -481,6 +482,28 @@ def _read_ahead(diff: Callable[[], DiffLines | None], paths: set[str]) -> None:
         lines = diff()
         if lines is not None:
             lines.prepare(paths)
+
+
+def checkout_path(path: str, known: set[str]) -> str:
+    """An absolute report path as the repository path it ends with: the longest of the PR's files (`known`)
+    that it ends with at a folder boundary; else the path without its leading `/`, as before."""
+    parts = path.lstrip("/").split("/")
+    for start in range(len(parts)):  # the longest ending first
+        candidate = "/".join(parts[start:])
+        if candidate in known:
+            return candidate
+    return "/".join(parts)
+
+
+def _in_checkout(result: ScanResult, known: set[str]) -> ScanResult:
+    """`result` with its findings' absolute paths made repository paths (`checkout_path`)."""
+    if not any(f.path and f.path.startswith("/") for f in result.findings):
+        return result
+    findings = [
+        f.model_copy(update={"path": checkout_path(f.path, known)}) if f.path and f.path.startswith("/") else f
+        for f in result.findings
+    ]
+    return replace(result, findings=tuple(findings))
 
 
 def _introduced(

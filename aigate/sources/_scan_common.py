@@ -87,7 +87,10 @@ def secret_hash(value: str) -> str:
 
 
 def relative_path(path: object) -> str | None:
-    """A report's path as a repository-relative path: `./` and a leading `/` of a scan root removed."""
+    """A report's path: `./` removed, and an absolute path (a scanner run on `$GITHUB_WORKSPACE`) kept absolute,
+    with one leading `/`, until the report meets the PR's files: which part is the checkout's folder is known
+    only then (`scanning.checkout_path`). Cut to `tmp/ws/src/app.py` here, it matched no changed file, and
+    every finding of the report counted as one the PR did not introduce."""
     if not isinstance(path, str) or not path:
         return None
     text = path
@@ -95,7 +98,8 @@ def relative_path(path: object) -> str | None:
         text = text[len("file://") :]
     while text.startswith("./"):
         text = text[2:]
-    return text.lstrip("/") or None
+    stripped = text.lstrip("/")
+    return ("/" + stripped if stripped != text else stripped) or None
 
 
 class SecretScrubber:

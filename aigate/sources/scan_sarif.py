@@ -10,7 +10,8 @@ Code snippets (`region.snippet`, `contextRegion`) are never read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import unquote, urlsplit
 
 from aigate.errors import ScanError
 from aigate.models import Finding, FindingCategory, Severity
@@ -57,9 +58,11 @@ def parse(data: Any, *, source: str) -> ScanResult:
         tool = get(driver, "name", str, source, f"{where}.tool.driver").strip() or "sarif"
         tools.append(tool)
         rules = _rules(driver, run, source, where)
+        bases = run.get("originalUriBaseIds")
+        bases = bases if isinstance(bases, Mapping) else {}
         categories.add(_tool_category(tool))
         for index, result in enumerate(items(run.get("results") or [], source, f"{where}.results")):
-            finding = _finding(mapping(result, source, f"{where}.results[{index}]"), tool, rules, source,
+            finding = _finding(mapping(result, source, f"{where}.results[{index}]"), tool, rules, bases, source,
                                f"{where}.results[{index}]")
             if finding is not None:
                 findings.append(finding)
@@ -69,17 +72,26 @@ def parse(data: Any, *, source: str) -> ScanResult:
                       findings=tuple(findings))
 
 
-def _rules(driver: Mapping[str, Any], run: Mapping[str, Any], source: str, where: str) -> list[Mapping[str, Any]]:
+class _Rules(NamedTuple):
+    """A run's rules: the driver's, and each tool extension's (CodeQL query packs), by component."""
+
+    driver: list[Mapping[str, Any]]
+    extensions: list[list[Mapping[str, Any]]]
+    extension_names: list[object]
+
+
+def _rules(driver: Mapping[str, Any], run: Mapping[str, Any], source: str, where: str) -> _Rules:
     listed = items(driver.get("rules") or [], source, f"{where}.tool.driver.rules")
-    rules = [r for r in listed if isinstance(r, Mapping)]
-    # Rules may also come from the run's tool extensions (CodeQL query packs).
-    for extension in mapping(run.get("tool"), source, f"{where}.tool").get("extensions") or []:
-        if isinstance(extension, Mapping):
-            rules.extend(r for r in extension.get("rules") or [] if isinstance(r, Mapping))
-    return rules
+    extensions = list(mapping(run.get("tool"), source, f"{where}.tool").get("extensions") or [])
+    return _Rules(
+        driver=[r for r in listed if isinstance(r, Mapping)],
+        extensions=[[r for r in (e.get("rules") or []) if isinstance(r, Mapping)] if isinstance(e, Mapping) else []
+                    for e in extensions],  # fmt: skip
+        extension_names=[e.get("name") if isinstance(e, Mapping) else None for e in extensions],
+    )
 
 
-def _finding(result: Mapping[str, Any], tool: str, rules: list[Mapping[str, Any]], source: str,
+def _finding(result: Mapping[str, Any], tool: str, rules: _Rules, bases: Mapping[str, Any], source: str,
              where: str) -> Finding | None:
     if any(isinstance(s, Mapping) and s.get("status", "accepted") == "accepted"
            for s in result.get("suppressions") or []):
@@ -96,7 +108,7 @@ def _finding(result: Mapping[str, Any], tool: str, rules: list[Mapping[str, Any]
         raise ScanError(source, f'{where}: "message.text" has the wrong type')
     severity, tool_severity = _severity(result, rule)
     category = _category(tool, rule, result)
-    path, line = _location(result)
+    path, line = _location(result, bases)
     # A secret scanner's message may quote the match: the snippet's text is scrubbed from it.
     scrub = SecretScrubber()
     if category == "secret":
@@ -115,12 +127,31 @@ def _finding(result: Mapping[str, Any], tool: str, rules: list[Mapping[str, Any]
     )
 
 
-def _rule_of(result: Mapping[str, Any], rules: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    index = result.get("ruleIndex")
-    if isinstance(index, int) and 0 <= index < len(rules):
-        return rules[index]
-    rule_id = result.get("ruleId")
-    return next((r for r in rules if r.get("id") == rule_id), None)
+def _rule_of(result: Mapping[str, Any], rules: _Rules) -> Mapping[str, Any] | None:
+    """The result's rule (SARIF 3.27.6-7, 3.52): `rule.index` or `ruleIndex` in the rules of the component
+    `rule.toolComponent` names (the driver's when none), and only if its id is the result's rule id. Looked up
+    in one list of every component's rules, a CodeQL result of the second query pack took the severity of the
+    first pack's rule at its index (a critical finding read as low)."""
+    reference = result.get("rule")
+    reference = reference if isinstance(reference, Mapping) else {}
+    component = reference.get("toolComponent")
+    listed = rules.driver
+    if isinstance(component, Mapping):
+        position = component.get("index")
+        if not isinstance(position, int) and component.get("name") in rules.extension_names:
+            position = rules.extension_names.index(component.get("name"))
+        known = isinstance(position, int) and 0 <= position < len(rules.extensions)
+        listed = rules.extensions[position] if known and isinstance(position, int) else []
+    rule_id = result.get("ruleId") or reference.get("id")
+    index = reference.get("index", result.get("ruleIndex"))
+    if isinstance(index, int) and 0 <= index < len(listed):
+        candidate = listed[index]
+        if not rule_id or candidate.get("id") == rule_id:
+            return candidate
+    if not rule_id:
+        return None
+    everywhere = [listed, rules.driver, *rules.extensions]
+    return next((r for group in everywhere for r in group if r.get("id") == rule_id), None)
 
 
 def _severity(result: Mapping[str, Any], rule: Mapping[str, Any] | None) -> tuple[Severity, str]:
@@ -157,14 +188,38 @@ def _tool_category(tool: str) -> str:
     return "secret" if lowered in _SECRET_TOOLS else "iac" if lowered in _IAC_TOOLS else "sast"
 
 
-def _location(result: Mapping[str, Any]) -> tuple[str | None, int | None]:
+def _location(result: Mapping[str, Any], bases: Mapping[str, Any]) -> tuple[str | None, int | None]:
     for location in result.get("locations") or []:
         physical = location.get("physicalLocation") if isinstance(location, Mapping) else None
         if not isinstance(physical, Mapping):
             continue
         artifact = physical.get("artifactLocation")
-        uri = artifact.get("uri") if isinstance(artifact, Mapping) else None
+        uri = _artifact_uri(artifact, bases) if isinstance(artifact, Mapping) else None
         region = physical.get("region")
         line = line_number(region.get("startLine")) if isinstance(region, Mapping) else None
         return relative_path(uri), line
     return None, None
+
+
+def _artifact_uri(artifact: Mapping[str, Any], bases: Mapping[str, Any]) -> str | None:
+    """An artifact's path (SARIF 3.4): its `uri` below the base its `uriBaseId` names in the run's
+    `originalUriBaseIds` (chained), percent-decoded, a `file://` URI as its path. Taken as written,
+    `src/my%20dir/x.py`, `file:///ws/src/x.py` and a base of `src/` named no changed file."""
+    uri = artifact.get("uri")
+    if not isinstance(uri, str):
+        return None
+    base_id = artifact.get("uriBaseId")
+    seen: set[str] = set()
+    while isinstance(base_id, str) and base_id not in seen and not urlsplit(uri).scheme:
+        seen.add(base_id)
+        base = bases.get(base_id)
+        if not isinstance(base, Mapping):
+            break  # a base the report does not define (%SRCROOT%): the uri is relative to the checkout
+        prefix = base.get("uri")
+        if isinstance(prefix, str) and prefix:
+            uri = prefix + ("" if prefix.endswith("/") else "/") + uri
+        base_id = base.get("uriBaseId")
+    parts = urlsplit(uri)
+    if parts.scheme == "file":
+        return unquote(parts.path)
+    return None if parts.scheme else unquote(uri)
