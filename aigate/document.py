@@ -114,6 +114,7 @@ def build_input_document(
         dependencies=dependencies,
         options=options,
         versions=versions,
+        commits=[commit.sha for commit in commit_list],
     )
     return InputDocument(
         pr=pull_request,

@@ -93,11 +93,14 @@ def assemble_scanning(
     dependencies: Iterable[Dependency],
     options: ScanningOptions,
     versions: Callable[[FileChange], tuple[str | None, str | None]] | None = None,
+    commits: Iterable[str] = (),
 ) -> ScanningPart:
     """Every report's findings marked `introduced` against the diff, with test results and coverage summed
     over the reports, aigate's own secret findings added, and a record of each report; dependencies the
-    changed manifests add, update or remove (read whole through `versions` when a repository gives them)."""
+    changed manifests add, update or remove (read whole through `versions` when a repository gives them).
+    `commits`: the ids of the PR's commits (a finding a report ties to one of them counts)."""
     part = ScanningPart(dependencies=list(dependencies))
+    pr_commits = [c.lower() for c in commits if len(c) >= 7]
     coverage_report = None
     lines: DiffLines | None = None
     lines_read = False
@@ -127,6 +130,12 @@ def assemble_scanning(
             _introduced(f, changed, diff, changed_packages) if result.format != "aigate" else _fingerprinted(f)
             for f in result.findings
         ]
+        found_in = result.extra.get("commits") or ()
+        if pr_commits and found_in:
+            marked = [
+                f.model_copy(update={"introduced": True}) if not f.introduced and _in_commits(commit, pr_commits) else f
+                for f, commit in zip(marked, found_in, strict=True)
+            ]
         part.findings.extend(marked)
         part.dependencies.extend(result.dependencies)
         part.reports.append(ScanReport(tool=result.tool, format=result.format, source=source,
@@ -482,6 +491,14 @@ def _read_ahead(diff: Callable[[], DiffLines | None], paths: set[str]) -> None:
         lines = diff()
         if lines is not None:
             lines.prepare(paths)
+
+
+def _in_commits(commit: object, pr_commits: list[str]) -> bool:
+    """Whether `commit` (a report's, full or abbreviated) is one of the PR's (full or abbreviated)."""
+    if not isinstance(commit, str) or len(commit) < 7:
+        return False
+    commit = commit.lower()
+    return any(commit.startswith(c) or c.startswith(commit) for c in pr_commits)
 
 
 def checkout_path(path: str, known: set[str]) -> str:

@@ -39,6 +39,7 @@ def parse(data: Any, *, source: str) -> ScanResult:
     scrub = SecretScrubber(leak.get("Secret") for leak in leaks)
     scrub.add_matched_text(*(leak.get(name) for leak in leaks for name in ("Match", "Line")))
     findings = []
+    commits: list[str] = []
     for index, leak in enumerate(leaks):
         where = f"leak {index}"
         rule_id = scrub.text(get(leak, "RuleID", str, source, where))
@@ -48,12 +49,16 @@ def parse(data: Any, *, source: str) -> ScanResult:
         hashed = secret_hash(secret) if isinstance(secret, str) and secret else None
         description = scrub.text(get(leak, "Description", str, source, where, required=False, default=""))
         commit = get(leak, "Commit", str, source, where, required=False, default="")
+        commits.append(commit)
         findings.append(Finding(
             tool=TOOL, category="secret", severity="high", tool_severity="", rule_id=rule_id,
             message=description or rule_id, path=path, line=line, secret_hash=hashed,
             fingerprint=fingerprint(TOOL, rule_id, path, line, commit, hashed),
         ))
-    return ScanResult(tool=TOOL, format=FORMAT, categories=CATEGORIES, findings=tuple(findings))
+    # `gitleaks git` names the commit of each leak: one of the PR's own commits counts, though a later commit
+    # of the PR removed the file again (the secret stays in the branch's history).
+    extra = {"commits": commits} if any(commits) else {}
+    return ScanResult(tool=TOOL, format=FORMAT, categories=CATEGORIES, findings=tuple(findings), extra=extra)
 
 
 def _not_a_list(source: str) -> Exception:
