@@ -126,12 +126,14 @@ def assemble_scanning(
     if changed is not None:
         _read_ahead(diff, _line_findings(results, changed))
     for source, result in results:
+        # A finding over several lines (semgrep's and SARIF's end line) is the PR's when any of them is added.
+        ends = _aligned(result, "end_lines")
         marked = [
-            _introduced(f, changed, diff, changed_packages) if result.format != "aigate" else _fingerprinted(f)
-            for f in result.findings
+            _introduced(f, changed, diff, changed_packages, end) if result.format != "aigate" else _fingerprinted(f)
+            for f, end in zip(result.findings, ends, strict=True)
         ]
-        found_in = result.extra.get("commits") or ()
-        if pr_commits and found_in:
+        found_in = _aligned(result, "commits")
+        if pr_commits and any(found_in):
             marked = [
                 f.model_copy(update={"introduced": True}) if not f.introduced and _in_commits(commit, pr_commits) else f
                 for f, commit in zip(marked, found_in, strict=True)
@@ -493,6 +495,19 @@ def _read_ahead(diff: Callable[[], DiffLines | None], paths: set[str]) -> None:
             lines.prepare(paths)
 
 
+def _aligned(result: ScanResult, key: str) -> list[Any]:
+    """A per-finding list the parser left in `result.extra`, or Nones where it left none (or a list that does
+    not fit the findings)."""
+    values = result.extra.get(key)
+    if isinstance(values, list) and len(values) == len(result.findings):
+        return values
+    return [None] * len(result.findings)
+
+
+# The most lines after its first that a finding's range is read for added lines (a whole-file match).
+_MAX_SPAN = 10_000
+
+
 def _in_commits(commit: object, pr_commits: list[str]) -> bool:
     """Whether `commit` (a report's, full or abbreviated) is one of the PR's (full or abbreviated)."""
     if not isinstance(commit, str) or len(commit) < 7:
@@ -528,6 +543,7 @@ def _introduced(
     changed: Mapping[str, FileChange] | None,
     diff: Callable[[], DiffLines | None],
     changed_packages: set[tuple[str, str]],
+    end_line: int | None = None,
 ) -> Finding:
     """True when the finding is on a line the PR added or changed, in a file it added, or on a dependency it
     added or updated; a failed test always counts; with no changed file known, every finding counts.
@@ -548,7 +564,11 @@ def _introduced(
         return finding.model_copy(update={"introduced": file.status in ("added", "copied") or file.added > 0})
     lines = diff()
     added = lines.added.get(finding.path, {}) if lines is not None else None
-    return finding.model_copy(update={"introduced": True if added is None else finding.line in added})
+    if added is None:
+        return finding.model_copy(update={"introduced": True})
+    assert finding.line is not None  # _decided_by_lines
+    last = finding.line if end_line is None or end_line < finding.line else min(end_line, finding.line + _MAX_SPAN)
+    return finding.model_copy(update={"introduced": any(n in added for n in range(finding.line, last + 1))})
 
 
 def _summed(total: SandboxTestResults | None, more: SandboxTestResults) -> SandboxTestResults:

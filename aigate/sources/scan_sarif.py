@@ -48,6 +48,7 @@ def parse(data: Any, *, source: str) -> ScanResult:
     if version != "2.1.0":
         raise ScanError(source, f"SARIF version {version!r} is not supported (2.1.0 is)")
     findings: list[Finding] = []
+    end_lines: list[int | None] = []
     tools: list[str] = []
     categories: set[str] = set()
     for run_index, run in enumerate(items(log["runs"], source, "runs")):
@@ -66,10 +67,11 @@ def parse(data: Any, *, source: str) -> ScanResult:
                                f"{where}.results[{index}]")
             if finding is not None:
                 findings.append(finding)
+                end_lines.append(_end_line(result))
                 categories.add(finding.category)
     name = tools[0].lower() if len(set(tools)) == 1 else "sarif"
     return ScanResult(tool=name, format=FORMAT, categories=tuple(sorted(categories or {"sast"})),
-                      findings=tuple(findings))
+                      findings=tuple(findings), extra={"end_lines": end_lines})
 
 
 class _Rules(NamedTuple):
@@ -199,6 +201,16 @@ def _location(result: Mapping[str, Any], bases: Mapping[str, Any]) -> tuple[str 
         line = line_number(region.get("startLine")) if isinstance(region, Mapping) else None
         return relative_path(uri), line
     return None, None
+
+
+def _end_line(result: Mapping[str, Any]) -> int | None:
+    """The last line of the result's first physical location (`region.endLine`), if it says."""
+    for location in result.get("locations") or []:
+        physical = location.get("physicalLocation") if isinstance(location, Mapping) else None
+        if isinstance(physical, Mapping):
+            region = physical.get("region")
+            return line_number(region.get("endLine")) if isinstance(region, Mapping) else None
+    return None
 
 
 def _artifact_uri(artifact: Mapping[str, Any], bases: Mapping[str, Any]) -> str | None:

@@ -45,6 +45,7 @@ def looks_like(data: Any) -> bool:
 def parse(data: Any, *, source: str) -> ScanResult:
     report = mapping(data, source, "(top level)")
     findings = []
+    end_lines: list[int | None] = []
     for index, result in enumerate(items(get(report, "results", list, source, "(top level)"), source, "results")):
         where = f"results[{index}]"
         result = mapping(result, source, where)
@@ -55,6 +56,7 @@ def parse(data: Any, *, source: str) -> ScanResult:
         severity, tool_severity = mapped_severity(extra.get("severity"), SEVERITIES, "medium")
         start = result.get("start")
         line = line_number(start.get("line")) if isinstance(start, Mapping) else None
+        end = result.get("end")
         path = relative_path(get(result, "path", str, source, where))
         metadata = extra.get("metadata")
         metadata = metadata if isinstance(metadata, Mapping) else {}
@@ -67,4 +69,6 @@ def parse(data: Any, *, source: str) -> ScanResult:
             message=rule_id if secret else " ".join(message.split())[:500],
             path=path, line=line, fingerprint=fingerprint(TOOL, rule_id, path, line),
         ))
-    return ScanResult(tool=TOOL, format=FORMAT, categories=CATEGORIES, findings=tuple(findings))
+        end_lines.append(line_number(end.get("line")) if isinstance(end, Mapping) else None)
+    return ScanResult(tool=TOOL, format=FORMAT, categories=CATEGORIES, findings=tuple(findings),
+                      extra={"end_lines": end_lines})

@@ -178,3 +178,38 @@ def test_a_secret_one_of_the_prs_commits_added_and_a_later_one_removed_counts(tm
     outside = build_input_document(repo=repo, base="HEAD~1", head="claude/feature", scans=[("gitleaks", report)],
                                    scanning=NO_BUILTIN)  # fmt: skip
     assert [f.introduced for f in outside.findings if f.tool == "gitleaks"] == [False]
+
+
+RUNNER_BEFORE = (
+    "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(\n        cmd,\n        shell=False,\n    )\n"
+)
+
+
+def test_a_finding_over_several_lines_counts_when_the_pr_changed_any_of_them(tmp_path: Path) -> None:
+    """semgrep reports the call from line 5 to line 8; the PR changes line 7 only (shell=False to True). Decided
+    by the first line alone, the finding counted as pre-existing and the PR was allowed."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "runner.py").write_text(RUNNER_BEFORE)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    (repo / "runner.py").write_text(RUNNER_BEFORE.replace("shell=False", "shell=True"))
+    diff = _git(repo, "diff")
+    rules = Path(__file__).parents[2] / "examples" / "scanning" / "semgrep-rules.yml"
+    report = tmp_path / "semgrep.json"
+    # --disable-version-check: semgrep otherwise waits ~95 s on its version server where it cannot reach it.
+    subprocess.run(["semgrep", "scan", "--config", str(rules), "--json", "--metrics", "off", "--quiet",
+                    "--disable-version-check", "--output", str(report), "runner.py"], cwd=repo, check=True)  # fmt: skip
+    [result] = json.loads(report.read_text())["results"]
+    assert (result["start"]["line"], result["end"]["line"]) == (5, 8)
+    [finding] = _findings(diff, report)
+    assert (finding.path, finding.line, finding.introduced) == ("runner.py", 5, True)
+    # The same range in SARIF (region.endLine); a range the PR did not touch stays pre-existing.
+    for (start, end), introduced in (((5, 8), True), ((1, 3), False)):
+        sarif = tmp_path / f"r{start}.sarif"
+        location = {"physicalLocation": {"artifactLocation": {"uri": "runner.py"},
+                                         "region": {"startLine": start, "endLine": end}}}  # fmt: skip
+        sarif.write_text(_sarif([{"ruleId": "x", "level": "error", "message": {"text": "m"},
+                                  "locations": [location]}]))  # fmt: skip
+        assert [f.introduced for f in _findings(diff, sarif)] == [introduced]
