@@ -34,9 +34,11 @@ def looks_like(data: Any) -> bool:
 def parse(data: Any, *, source: str) -> ScanResult:
     listed = mapping(data, source, "(top level)").get("dependencies") if isinstance(data, Mapping) else data
     findings = []
+    audited = 0
     for index, dependency in enumerate(items(listed, source, "dependencies")):
         where = f"dependencies[{index}]"
         dependency = mapping(dependency, source, where)
+        audited += "skip_reason" not in dependency
         name = get(dependency, "name", str, source, where)
         version = get(dependency, "version", str, source, where, required=False)
         for vuln_index, vuln in enumerate(items(dependency.get("vulns") or [], source, f"{where}.vulns")):
@@ -52,4 +54,7 @@ def parse(data: Any, *, source: str) -> ScanResult:
                 message=" ".join(message.split()), package=name, package_version=version, ecosystem="pypi",
                 fingerprint=fingerprint(TOOL, vuln_id, "pypi", name.lower(), version),
             ))
-    return ScanResult(tool=TOOL, format=FORMAT, categories=CATEGORIES, findings=tuple(findings))
+    # A report whose every dependency was skipped (pip-audit could not reach its index) audited nothing: it does
+    # not stand for a dependency scan, so `scanning.required: [dependency]` still asks for one.
+    covers = CATEGORIES if audited or not listed else ()
+    return ScanResult(tool=TOOL, format=FORMAT, categories=covers, findings=tuple(findings))

@@ -16,7 +16,7 @@ from aigate.scanning import ScanningOptions
 from aigate.sources.scan_cobertura import parse_cobertura_xml
 from aigate.sources.scan_coverage_py import parse_coverage_json
 from aigate.sources.scan_junit import parse_junit_xml
-from aigate.sources.scans import SCAN_FORMATS, load_scan_file, parse_scan_spec
+from aigate.sources.scans import SCAN_FORMATS, load_scan, load_scan_file, parse_scan_spec
 
 SCANS = ASSETS / "scans"
 # Reports alone: no built-in secret check, no dependency discovery (no registry lookups).
@@ -293,3 +293,18 @@ def test_a_report_named_as_another_tool_is_refused(report: Path) -> None:
         if name != own:
             with pytest.raises(ScanError, match=rf"^{report}: "):
                 load_scan_file(report, format=name)
+
+
+def test_a_pip_audit_report_that_audited_nothing_is_no_dependency_scan() -> None:
+    """pip-audit that cannot reach its index skips every dependency (`skip_reason`): zero findings, read as a
+    clean dependency scan. It covers no category then, so `scanning.required: [dependency]` still asks for one."""
+    skipped = {"dependencies": [
+        {"name": "django", "skip_reason": "Dependency not found on PyPI and could not be audited: django (2.2.0)"},
+        {"name": "requests", "skip_reason": "Dependency not found on PyPI and could not be audited: requests (2.32.3)"},
+    ], "fixes": []}  # fmt: skip
+    assert load_scan(skipped, source="audit.json", format="pip-audit").categories == ()
+    partly = {"dependencies": [*skipped["dependencies"], {"name": "idna", "version": "3.7", "vulns": []}], "fixes": []}
+    assert load_scan(partly, source="audit.json", format="pip-audit").categories == ("dependency",)
+    assert load_scan({"dependencies": [], "fixes": []}, source="audit.json", format="pip-audit").categories == (
+        "dependency",
+    )
