@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gitrepo import GitRepo
 
 from aigate.dependencies import DependencyOptions
 from aigate.document import build_input_document
@@ -139,43 +140,28 @@ def test_gitleaks_run_on_an_absolute_folder_finds_the_added_secret(tmp_path: Pat
     assert findings and {(f.path, f.introduced) for f in findings} == {("src/settings.py", True)}
 
 
-def _git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@example.com", "GIT_COMMITTER_NAME": "a",
-           "GIT_COMMITTER_EMAIL": "a@example.com"}  # fmt: skip
-    return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout
-
-
 def test_a_secret_one_of_the_prs_commits_added_and_a_later_one_removed_counts(tmp_path: Path) -> None:
     """`gitleaks git` reports the leak in the PR's history; the final diff no longer holds the file, so it matched
     no changed file and counted as pre-existing. The secret stays in the branch once merged without a squash."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    (repo / "README.md").write_text("hello\n")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
-    _git(repo, "checkout", "-q", "-b", "claude/feature")
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("base", {"README.md": "hello\n"})
+    repo.git("checkout", "-q", "-b", "claude/feature")
     token = "ghp_" + "0aZ9bY8cX7dW6eV5fU4gT3hS2iR1jQ0kP9lO"
-    (repo / ".env").write_text(f"GITHUB_TOKEN={token}\n")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "wip")
-    _git(repo, "rm", "-q", ".env")
-    (repo / "feature.py").write_text("x = 1\n")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "tidy")
+    leaked = repo.commit("wip", {".env": f"GITHUB_TOKEN={token}\n"})
+    repo.commit("tidy", {".env": None, "feature.py": "x = 1\n"})
     report = tmp_path / "gitleaks.json"
-    subprocess.run(["gitleaks", "git", str(repo), "--log-opts=main..claude/feature", "--report-format", "json",
+    subprocess.run(["gitleaks", "git", str(repo.root), "--log-opts=main..claude/feature", "--report-format", "json",
                     "--report-path", str(report), "--exit-code", "0", "--no-banner", "--log-level", "error"],
                    check=True)  # fmt: skip
     leaks = json.loads(report.read_text())
-    assert [(leak["File"], leak["Commit"]) for leak in leaks] == [(".env", _git(repo, "rev-parse", "HEAD~1").strip())]
-    document = build_input_document(repo=repo, base="main", head="claude/feature", scans=[("gitleaks", report)],
+    assert [(leak["File"], leak["Commit"]) for leak in leaks] == [(".env", leaked)]
+    document = build_input_document(repo=repo.root, base="main", head="claude/feature", scans=[("gitleaks", report)],
                                     scanning=NO_BUILTIN)  # fmt: skip
     assert [f.path for f in document.files] == ["feature.py"]
     [finding] = [f for f in document.findings if f.tool == "gitleaks"]
     assert (finding.path, finding.introduced) == (".env", True)
     # The same leak in a commit outside the PR (the base's history) still does not count.
-    outside = build_input_document(repo=repo, base="HEAD~1", head="claude/feature", scans=[("gitleaks", report)],
+    outside = build_input_document(repo=repo.root, base="HEAD~1", head="claude/feature", scans=[("gitleaks", report)],
                                    scanning=NO_BUILTIN)  # fmt: skip
     assert [f.introduced for f in outside.findings if f.tool == "gitleaks"] == [False]
 
@@ -188,19 +174,16 @@ RUNNER_BEFORE = (
 def test_a_finding_over_several_lines_counts_when_the_pr_changed_any_of_them(tmp_path: Path) -> None:
     """semgrep reports the call from line 5 to line 8; the PR changes line 7 only (shell=False to True). Decided
     by the first line alone, the finding counted as pre-existing and the PR was allowed."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    (repo / "runner.py").write_text(RUNNER_BEFORE)
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
-    (repo / "runner.py").write_text(RUNNER_BEFORE.replace("shell=False", "shell=True"))
-    diff = _git(repo, "diff")
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("base", {"runner.py": RUNNER_BEFORE})
+    repo.write("runner.py", RUNNER_BEFORE.replace("shell=False", "shell=True"))
+    diff = repo.git("diff")
     rules = Path(__file__).parents[2] / "examples" / "scanning" / "semgrep-rules.yml"
     report = tmp_path / "semgrep.json"
     # --disable-version-check: semgrep otherwise waits ~95 s on its version server where it cannot reach it.
     subprocess.run(["semgrep", "scan", "--config", str(rules), "--json", "--metrics", "off", "--quiet",
-                    "--disable-version-check", "--output", str(report), "runner.py"], cwd=repo, check=True)  # fmt: skip
+                    "--disable-version-check", "--output", str(report), "runner.py"],
+                   cwd=repo.root, check=True)  # fmt: skip
     [result] = json.loads(report.read_text())["results"]
     assert (result["start"]["line"], result["end"]["line"]) == (5, 8)
     [finding] = _findings(diff, report)
