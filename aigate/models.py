@@ -141,8 +141,11 @@ class FileChange(_Input):
     # The target resolved against the link's folder, as a repository path; None when there is no
     # target or it leaves the repository. Always computed from path and link_target, never taken as given.
     link_target_path: str | None = None
+    # For a symlink to a folder (known from a repository, `--repo`): the files under that folder at the head, as
+    # repository paths; None otherwise. `static/c -> ../certs` exposes `certs/server.pem` as the link itself would.
+    link_target_files: tuple[str, ...] | None = None
 
-    # binary_size, link_target and link_target_path are left out of the document's JSON when None, by the
+    # FILE_DETAILS (below) are left out of the document's JSON when None, by the
     # dump's `exclude` (aigate._input_document), not by a serializer of this model's own, which ran Python once
     # per file (13 of the 28 ms of dumping a 10,000-file document).
 
@@ -156,7 +159,7 @@ class FileChange(_Input):
 
 # A file's details that only binaries and symlinks have (what git's blob gives, not its counts): the diff's
 # reader carries them across a type change, and the document's JSON leaves them out when None.
-FILE_DETAILS = ("binary_size", "link_target", "link_target_path")
+FILE_DETAILS = ("binary_size", "link_target", "link_target_path", "link_target_files")
 
 
 def _link_target_path(path: object, target: object) -> str | None:

@@ -104,6 +104,30 @@ def test_symlink_to_a_blocked_file_is_caught(repo: Repo) -> None:
     ]
 
 
+def test_symlink_to_a_folder_holding_blocked_files_is_caught(repo: Repo) -> None:
+    """`static/c -> ../certs` serves certs/server.pem as static/c/server.pem: the link exposes every file under
+    its folder. It was allowed and auto-merged, the policies seeing only the folder's own path."""
+    (repo.path / "certs").mkdir()
+    (repo.path / "certs" / "server.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    (repo.path / "docs").mkdir()
+    (repo.path / "docs" / "a.md").write_text("a\n")
+    repo.commit("files on main")
+    repo.git("branch", "-f", "main")
+    (repo.path / "static").mkdir()
+    os.symlink("../certs", repo.path / "static" / "c")
+    os.symlink("../docs", repo.path / "static" / "d")
+    repo.commit("links")
+    code, decision, _ = repo.evaluate()
+    assert code == 1
+    assert [(v["rule"], v["path"], v["message"]) for v in decision["violations"]] == [  # type: ignore[attr-defined]
+        ("blocked_path", "certs/server.pem",
+         "certs/server.pem matches blocked pattern **/*.pem (under certs, the target of symlink static/c)"),
+    ]  # fmt: skip
+    document = json.loads(run_cli("input", "--repo", repo.path, "--base", "main", "--head", BRANCH).stdout)
+    links = {f["path"]: f.get("link_target_files") for f in document["files"]}
+    assert links == {"static/c": ["certs/server.pem"], "static/d": ["docs/a.md"]}
+
+
 def test_renamed_symlink_target_is_read_from_the_head(repo: Repo) -> None:
     (repo.path / "a").mkdir()
     os.symlink("x", repo.path / "a" / "link")

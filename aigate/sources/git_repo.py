@@ -295,9 +295,19 @@ def _with_blob_details(git: _Git, head_id: str, files: tuple[FileChange, ...]) -
             update["binary_size"] = size
         if mode == "120000":  # few: one small object each
             update["link_target"] = target = _decode(git.run(["cat-file", "blob", blob], limit=1 << 16))
-            update["link_target_path"] = resolve_link_target(change.path, target)
+            update["link_target_path"] = resolved = resolve_link_target(change.path, target)
+            if resolved is not None:
+                update["link_target_files"] = _files_under(git, head_id, resolved)
         completed.append(change.model_validate({**change.model_dump(), **update}) if update else change)
     return tuple(completed)
+
+
+def _files_under(git: _Git, head_id: str, folder: str) -> tuple[str, ...] | None:
+    """The files under `folder` at the head, when it is a folder there: what a symlink to it exposes."""
+    listing = git.run(["--literal-pathspecs", "ls-tree", "-r", "-z", "--name-only", "--full-tree", head_id, "--",
+                       folder + "/"], limit=MAX_INPUT_BYTES)  # fmt: skip
+    files = tuple(path for path in _decode(listing).split("\0") if path)
+    return files or None
 
 
 def _changes_arguments(base_id: str, head_id: str) -> list[str]:

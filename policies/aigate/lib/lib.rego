@@ -82,8 +82,18 @@ linked_files := [file | some file in symlink_files; file.link_target_path != nul
 
 # exposed_paths is what a PR changes and what it reveals without changing it: the source of a copy
 # (copying .env to public/x.txt publishes .env) and the target of a symlink (src/cfg -> ../.env).
-exposed_paths := (changed_paths | {file.old_path | some file in copied_files}) | {file.link_target_path |
+exposed_paths := ((changed_paths | {file.old_path | some file in copied_files}) | {file.link_target_path |
 	some file in linked_files
+}) | {path |
+	some files in link_target_files
+	some path in files
+}
+
+# Per symlink to a folder (from a repository), the files under that folder: the link exposes them all.
+link_target_files[file.path] := files if {
+	some file in linked_files
+	files := object.get(file, "link_target_files", null)
+	is_array(files)
 }
 
 # Without copies or symlinks (the usual PR) the changed paths' batch serves, not a second one.

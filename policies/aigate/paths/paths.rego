@@ -44,12 +44,15 @@ violations contains data.aigate.lib.violation("paths", "symlink_outside_reposito
 }
 
 # How a blocked path is reached: changed by the PR, copied, or linked to.
-_how_exposed(path) := ({"" | data.aigate.lib.changed_paths[path]} | {sprintf(" (copied to %s)", [file.path]) |
+_how_exposed(path) := (({"" | data.aigate.lib.changed_paths[path]} | {sprintf(" (copied to %s)", [file.path]) |
 	some file in data.aigate.lib.copied_files
 	file.old_path == path
 }) | {sprintf(" (the target of symlink %s)", [file.path]) |
 	some file in data.aigate.lib.linked_files
 	file.link_target_path == path
+}) | {sprintf(" (under %s, the target of symlink %s)", [file.link_target_path, file.path]) |
+	some file in data.aigate.lib.linked_files
+	path in object.get(data.aigate.lib.link_target_files, file.path, [])
 }
 
 # A blocked path is reported once, as blocked, not again as outside the allowed list.

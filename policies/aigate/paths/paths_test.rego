@@ -119,6 +119,25 @@ test_symlink_target_is_checked if {
 	_hardened([link]) == {["blocked_path", ".env", ".env matches blocked pattern .env (the target of symlink src/cfg)"]}
 }
 
+test_symlink_to_a_folder_exposes_the_files_under_it if {
+	link := object.union(_file("static/c"), {
+		"status": "added", "new_mode": "120000", "link_target": "../config", "link_target_path": "config",
+		"link_target_files": ["config/.env", "config/app.toml"],
+	})
+	_hardened([link]) == {[
+		"blocked_path", "config/.env",
+		"config/.env matches blocked pattern .env (under config, the target of symlink static/c)",
+	]}
+}
+
+test_symlink_to_a_folder_of_allowed_files_is_not_blocked if {
+	link := object.union(_file("static/c"), {
+		"status": "added", "new_mode": "120000", "link_target": "../docs", "link_target_path": "docs",
+		"link_target_files": ["docs/a.md"],
+	})
+	_hardened([link]) == set()
+}
+
 test_symlink_outside_the_repository if {
 	link := object.union(_file("src/cfg"), {
 		"status": "added", "new_mode": "120000",
