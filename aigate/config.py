@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import yaml
 
@@ -358,20 +358,24 @@ def parse_config_text(
     config_source: ConfigSource = "file",
     write_roots: tuple[Path, ...] = (),
     policies: PolicySet | None = None,
-    input_dir: Path | None = None,
 ) -> GateConfig:
     """A config from its bytes (a file's, or a blob read from git)."""
+    user, root = parse_config_yaml(raw, source=source)
+    return config_from_mapping(
+        user, source=source, base_dir=base_dir, _root=root, trusted=trusted, config_source=config_source,
+        write_roots=write_roots, policies=policies,
+    )
+
+
+def parse_config_yaml(raw: bytes, *, source: str) -> tuple[dict[str, Any], yaml.Node | None]:
+    """A config's bytes as the user's mapping (not yet validated) and its YAML node, for line numbers."""
     if len(raw) > _MAX_CONFIG_BYTES:
         raise ConfigError(f"{source}: file is larger than {_MAX_CONFIG_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ConfigError(f"{source}: not UTF-8 text (byte {e.start})") from e
-    user, root = _parse_yaml(text, source)
-    return config_from_mapping(
-        user, source=source, base_dir=base_dir, _root=root, trusted=trusted, config_source=config_source,
-        write_roots=write_roots, policies=policies, input_dir=input_dir,
-    )
+    return _parse_yaml(text, source)
 
 
 def config_from_mapping(
@@ -905,32 +909,46 @@ def _minimum_tier(
     return floors
 
 
-def config_input_paths(settings: Mapping[str, Any]) -> list[tuple[str, Literal["file", "folder"]]]:
-    """The relative paths of the files and folders a config names for the gate to read: code (policies),
-    and data that decides (the custom settings' schema, the registry snapshot, popular-name lists,
-    certificates). From the base revision they are read as the base has them, and a PR that changes
-    them changes the gate. Tolerant of wrong types: validation reports those."""
-    found: list[tuple[str, Literal["file", "folder"]]] = []
+class NamedInput(NamedTuple):
+    """A file or folder a config names for the gate to read, by a path relative to the config's folder."""
 
-    def get(*keys: str) -> Any:
-        node: Any = settings
+    setting: str  # dotted: policy.custom_dir
+    path: str  # normalised: no `.` or empty parts, `..` only leading
+    kind: Literal["file", "folder"]
+
+    @property
+    def outside(self) -> bool:
+        """Whether the path leaves the config's folder (a repository cannot supply it)."""
+        return self.path == ".." or self.path.startswith("../")
+
+
+def config_input_paths(settings: Mapping[str, Any]) -> list[NamedInput]:
+    """The relative files and folders a config names for the gate to read: code (policies), and data that
+    decides (the custom settings' schema, the registry snapshot, popular-name lists, certificates). From the
+    base revision they are read as the base has them, and a PR that changes them changes the gate. Tolerant
+    of wrong types: validation reports those."""
+    found: list[NamedInput] = []
+
+    def lookup(keys: tuple[str, ...]) -> Any:
+        value: Any = settings
         for key in keys:
-            node = node.get(key) if isinstance(node, Mapping) else None
-        return node
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return value
 
-    def add(value: Any, kind: Literal["file", "folder"]) -> None:
+    def add(keys: tuple[str, ...], kind: Literal["file", "folder"]) -> None:
+        value = lookup(keys)
         if isinstance(value, str) and value and not Path(value).is_absolute():
-            found.append((value, kind))
+            found.append(NamedInput(".".join(keys), Path(os.path.normpath(value)).as_posix(), kind))
 
-    add(get("policy", "policy_dir"), "folder")
-    add(get("policy", "custom_dir"), "folder")
-    add(get("policy", "custom_schema"), "file")
+    add(("policy", "policy_dir"), "folder")
+    add(("policy", "custom_dir"), "folder")
+    add(("policy", "custom_schema"), "file")
     for key in ("ca_bundle", "client_cert", "client_key"):
-        add(get("policy", "engine", key), "file")
-    add(get("scanning", "dependencies", "registry", "snapshot"), "file")
-    names = get("scanning", "dependencies", "typosquat", "popular_names")
-    for value in names.values() if isinstance(names, Mapping) else ():
-        add(value, "file")
+        add(("policy", "engine", key), "file")
+    add(("scanning", "dependencies", "registry", "snapshot"), "file")
+    names = lookup(("scanning", "dependencies", "typosquat", "popular_names"))
+    for ecosystem in names if isinstance(names, Mapping) else ():
+        add(("scanning", "dependencies", "typosquat", "popular_names", str(ecosystem)), "file")
     return found
 
 
@@ -939,10 +957,11 @@ def _compile_gate_protection(compiler: _Compiler, settings: Mapping[str, Any]) -
     policies and their schema, registry data, certificates), CI, owners."""
     protection = settings["policy"]["gate_protection"]
     builtin = [f"/{CONFIG_FILE_NAME}", *GATE_FILE_PATTERNS]
-    for setting, kind in config_input_paths(settings):
-        relative = Path(os.path.normpath(setting)).as_posix()
-        if relative != "." and relative != ".." and not relative.startswith("../"):
-            builtin.append("/" + _escape_glob(relative) + ("/**" if kind == "folder" else ""))
+    builtin.extend(
+        "/" + _escape_glob(named.path) + ("/**" if named.kind == "folder" else "")
+        for named in config_input_paths(settings)
+        if named.path != "." and not named.outside
+    )
     compiler.path_matcher(["policy", "gate_protection", "patterns"], protection["patterns"])  # errors name the index
     patterns = builtin + [p for p in protection["patterns"] if p not in builtin]
     matcher = compiler.path_matcher(["policy", "gate_protection", "patterns"], patterns)

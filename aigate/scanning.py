@@ -126,18 +126,12 @@ def assemble_scanning(
     if changed is not None:
         _read_ahead(diff, _line_findings(results, changed))
     for source, result in results:
-        # A finding over several lines (semgrep's and SARIF's end line) is the PR's when any of them is added.
-        ends = _aligned(result, "end_lines")
         marked = [
-            _introduced(f, changed, diff, changed_packages, end) if result.format != "aigate" else _fingerprinted(f)
-            for f, end in zip(result.findings, ends, strict=True)
-        ]
-        found_in = _aligned(result, "commits")
-        if pr_commits and any(found_in):
-            marked = [
-                f.model_copy(update={"introduced": True}) if not f.introduced and _in_commits(commit, pr_commits) else f
-                for f, commit in zip(marked, found_in, strict=True)
-            ]
+            _introduced(f, changed, diff, changed_packages, end, _in_commits(commit, pr_commits))
+            if result.format != "aigate" else _fingerprinted(f)
+            for f, end, commit in zip(result.findings, _per_finding(result.end_lines, result),
+                                      _per_finding(result.commits, result), strict=True)
+        ]  # fmt: skip
         part.findings.extend(marked)
         part.dependencies.extend(result.dependencies)
         part.reports.append(ScanReport(tool=result.tool, format=result.format, source=source,
@@ -495,13 +489,9 @@ def _read_ahead(diff: Callable[[], DiffLines | None], paths: set[str]) -> None:
             lines.prepare(paths)
 
 
-def _aligned(result: ScanResult, key: str) -> list[Any]:
-    """A per-finding list the parser left in `result.extra`, or Nones where it left none (or a list that does
-    not fit the findings)."""
-    values = result.extra.get(key)
-    if isinstance(values, list) and len(values) == len(result.findings):
-        return values
-    return [None] * len(result.findings)
+def _per_finding(values: tuple[Any, ...], result: ScanResult) -> tuple[Any, ...]:
+    """`values`, one per finding of `result`; Nones where the format gave none (or a count that does not fit)."""
+    return values if len(values) == len(result.findings) else (None,) * len(result.findings)
 
 
 # The most lines after its first that a finding's range is read for added lines (a whole-file match).
@@ -544,11 +534,14 @@ def _introduced(
     diff: Callable[[], DiffLines | None],
     changed_packages: set[tuple[str, str]],
     end_line: int | None = None,
+    in_pr_commit: bool = False,
 ) -> Finding:
     """True when the finding is on a line the PR added or changed, in a file it added, or on a dependency it
     added or updated; a failed test always counts; with no changed file known, every finding counts.
-    `changed`: the files the PR changes and does not delete, by path (None when no changed file is known)."""
-    if finding.category == "test" or changed is None:
+    `changed`: the files the PR changes and does not delete, by path (None when no changed file is known).
+    A finding over several lines (to `end_line`) counts when any of them is added; one found in a commit of the
+    PR (`in_pr_commit`) counts though the final diff no longer holds it."""
+    if finding.category == "test" or changed is None or in_pr_commit:
         return finding
     if finding.package:
         ecosystem = (finding.ecosystem or "").lower()

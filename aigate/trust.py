@@ -20,11 +20,18 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Mapping, Sequence
-from pathlib import Path, PurePosixPath
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
 
-from aigate.config import CONFIG_FILE_NAME, GateConfig, _parse_yaml, config_input_paths, load_config, parse_config_text
+from aigate.config import (
+    CONFIG_FILE_NAME,
+    GateConfig,
+    NamedInput,
+    config_from_mapping,
+    config_input_paths,
+    load_config,
+    parse_config_yaml,
+)
 from aigate.engines.interface import MAX_POLICY_BYTES, PolicySet
 from aigate.errors import ConfigError, PolicyError, RepositoryError
 
@@ -86,68 +93,56 @@ def _base_config(repo: Path, base: str, checkout: Path, roots: tuple[Path, ...])
         raise ConfigError(f"{e.source}: {e.problem}" + (f"; {hint}" if hint else "")) from e
     if raw is None:
         return load_config(None, write_roots=roots)
+    user, root = parse_config_yaml(raw, source=source)
     # The files the config names are the base revision's too: from the checkout, the PR being judged would
     # choose its own custom policies, their schema, the registry snapshot or the popular-name lists.
-    named = config_input_paths(_named_settings(raw, source))
     inputs = Path(tempfile.mkdtemp(prefix="aigate-base-inputs-"))
     try:
-        config = _config_with_base_inputs(repo, base, raw, source, named, inputs, checkout, roots)
+        policy_sets = _read_base_inputs(repo, base, source, config_input_paths(user), inputs)
+        config = dataclasses.replace(
+            config_from_mapping(user, source=source, base_dir=checkout, _root=root, config_source="base",
+                                write_roots=roots, input_dir=inputs),
+            policies=policy_sets.get("policy.policy_dir"), custom_policies=policy_sets.get("policy.custom_dir"),
+        )  # fmt: skip
     except BaseException:
         shutil.rmtree(inputs, ignore_errors=True)
         raise
+    # The copies live as long as the config that reads them.
     weakref.finalize(config, shutil.rmtree, inputs, ignore_errors=True)
     return config
 
 
-def _named_settings(raw: bytes, source: str) -> Mapping[str, Any]:
-    """The config's own mapping, only to find the paths it names (parse_config_text validates it after)."""
-    try:
-        user, _root = _parse_yaml(raw.decode("utf-8"), source)
-    except (UnicodeDecodeError, ConfigError):
-        return {}  # parse_config_text reports it
-    return user
-
-
-def _config_with_base_inputs(
-    repo: Path, base: str, raw: bytes, source: str, named: Sequence[tuple[str, str]], inputs: Path,
-    checkout: Path, roots: tuple[Path, ...],
-) -> GateConfig:
+def _read_base_inputs(
+    repo: Path, base: str, source: str, named: list[NamedInput], inputs: Path
+) -> dict[str, PolicySet]:
+    """Read each named file from `base` into `inputs` (at its relative path), and each named folder as the
+    policies it holds; returns those by setting. An error names what the base lacks."""
     from aigate.sources.git_repo import read_revision_file, read_revision_tree
 
-    trees: dict[str, PolicySet] = {}
-    for setting, kind in named:
-        relative = PurePosixPath(os.path.normpath(setting)).as_posix()
-        if relative == ".." or relative.startswith("../"):
-            raise ConfigError(f"{source}: {setting!r} leaves the repository: the base revision cannot supply it")
-        where = f"{base}:{relative}"
+    policy_sets: dict[str, PolicySet] = {}
+    for item in named:
+        if item.outside:
+            raise ConfigError(f"{source}: {item.setting}: {item.path!r} leaves the repository: the base revision "
+                              "cannot supply it")  # fmt: skip
+        where = f"{base}:{item.path}"
         try:
-            if kind == "folder":
-                files = read_revision_tree(repo, base, relative, suffix=".rego", limit=MAX_POLICY_BYTES)
+            if item.kind == "folder":
+                files = read_revision_tree(repo, base, item.path, suffix=".rego", limit=MAX_POLICY_BYTES)
                 if files is None:
                     raise PolicyError(f"{where}: policy folder not found at the base revision")
-                trees[relative] = _policy_set(files, where)
+                policy_sets[item.setting] = _policy_set(files, where)
                 continue
-            content = read_revision_file(repo, base, relative, limit=_MAX_NAMED_FILE_BYTES + 1)
+            content = read_revision_file(repo, base, item.path, limit=_MAX_NAMED_FILE_BYTES + 1)
         except RepositoryError as e:
             raise PolicyError(f"{e.source}: {e.problem}") from e
         if content is None:
-            raise ConfigError(f"{source}: {setting!r}: no such file at the base revision")
+            raise ConfigError(f"{source}: {item.path!r}: no such file at the base revision")
         if len(content) > _MAX_NAMED_FILE_BYTES:
             raise ConfigError(f"{where}: larger than the {_MAX_NAMED_FILE_BYTES}-byte limit")
-        target = inputs / relative
+        target = inputs / item.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
-    config = parse_config_text(
-        raw, source=source, base_dir=checkout, config_source="base", write_roots=roots, input_dir=inputs
-    )
-    policy = config.settings["policy"]
-
-    def tree(setting: str | None) -> PolicySet | None:
-        if setting is None or Path(setting).is_absolute():
-            return None  # the built-in policies, or a folder on the runner the base config names
-        return trees[PurePosixPath(os.path.normpath(setting)).as_posix()]
-
-    return dataclasses.replace(config, policies=tree(policy["policy_dir"]), custom_policies=tree(policy["custom_dir"]))
+    return policy_sets
 
 
 def _policy_set(files: tuple[tuple[str, bytes], ...], where: str) -> PolicySet:

@@ -45,6 +45,10 @@ class ScanResult:
     # A coverage report (aigate.sources.coverage_report.CoverageReport), for coverage formats.
     coverage: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Per finding, where the format says: the last line of its range (semgrep, SARIF), and the commit that holds
+    # it (`gitleaks git`). Empty when it does not.
+    end_lines: tuple[int | None, ...] = ()
+    commits: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[Any]:
         """`findings, dependencies = load_scan_file(...)`, as the loaders returned before this class."""
@@ -99,7 +103,9 @@ def relative_path(path: object) -> str | None:
     while text.startswith("./"):
         text = text[2:]
     stripped = text.lstrip("/")
-    return ("/" + stripped if stripped != text else stripped) or None
+    if not stripped:
+        return None
+    return "/" + stripped if stripped != text else stripped
 
 
 class SecretScrubber:

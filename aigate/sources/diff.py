@@ -60,15 +60,11 @@ _MATCH_START, _MATCH_END = re.Match.start, re.Match.end
 # A line that is not a hunk line ("+", "-", " "): in a hunk body, only the hunk headers are.
 _OTHER_LINE = re.compile(r"\n[^-+ ]")
 _EXTENDED_LINE = re.compile(rf"({'|'.join(_EXTENDED_KEYS)}) ([^\n]*)\n")
-# The extended header lines unidiff reads a mode from (unidiff.constants): the line's value, and what
-# the mode sets: the old mode, the new one, or whichever of them is not set yet (an index line).
-_MODE_LINES = {
-    "new file mode": (re.compile(r"(.*)"), "new"),
-    "deleted file mode": (re.compile(r"(.*)"), "old"),
-    "old mode": (re.compile(r"(.*)"), "old"),
-    "new mode": (re.compile(r"(.*)"), "new"),
-    "index": (re.compile(r"[0-9a-f]+\.\.[0-9a-f]+ (.*)"), "unset"),
-}
+# The extended header lines that give a mode, and what it sets: the old mode, the new one, or whichever of
+# them is not set yet (an index line, whose mode, when it has one, follows its blob ids).
+_MODE_LINES = {"new file mode": "new", "deleted file mode": "old", "old mode": "old", "new mode": "new",
+               "index": "unset"}  # fmt: skip
+_INDEX_MODE = re.compile(r"[0-9a-f]+\.\.[0-9a-f]+ (.*)")
 # A mode as git apply reads it (apply.c parse_mode_line): strtoul(value, &end, 8), which skips leading
 # whitespace and takes a sign, then a space or the line's end. "0120000", " 120000" and "120000 x" are
 # all a symlink to git, so to aigate: read as the exact digits, they let a symlink pass as no mode at all.
@@ -91,6 +87,16 @@ def _git_mode(value: str) -> str:
         return "160000"
     # Any other type bits make a regular file: its lines are counted and checked like any file's.
     return "100755" if mode & 0o100 else "100644"
+
+
+def _line_mode(key: str, value: str) -> str | None:
+    """The mode an extended header line gives (`_git_mode`); None for an index line without one."""
+    if key == "index":
+        found = _INDEX_MODE.fullmatch(value)
+        return None if found is None else _git_mode(found[1])
+    return _git_mode(value)
+
+
 # A `diff --git` line unidiff can split (the most lenient of its three patterns); others go to unidiff.
 _SPLITTABLE_NAMES = re.compile(r"[^\t\n]+ [^\t\n]+")
 # The whole body of a binary entry with `--binary`, as git writes it (base85 lines start with a letter).
@@ -330,22 +336,16 @@ def _number_lines(text: str, entries: list[_Entry]) -> list[_Entry]:
 
 
 def _header_modes(extended_lines: list[tuple[str, str]]) -> tuple[str | None, str | None]:
-    """(old, new) mode, read from the extended header lines in order, as unidiff reads them."""
+    """(old, new) mode, read from the extended header lines in order, as git apply reads them."""
     if len(extended_lines) == 1 and extended_lines[0][0] == "index":  # the usual header: a modified file
-        found = _MODE_LINES["index"][0].fullmatch(extended_lines[0][1])
-        if found is None:
-            return None, None
-        mode = _git_mode(found[1])
+        mode = _line_mode(*extended_lines[0])
         return mode, mode
     old = new = None
     for key, value in extended_lines:
-        if key not in _MODE_LINES:
+        sets = _MODE_LINES.get(key)
+        mode = None if sets is None else _line_mode(key, value)
+        if mode is None:
             continue
-        pattern, sets = _MODE_LINES[key]
-        found = pattern.fullmatch(value)
-        if found is None:
-            continue
-        mode = _git_mode(found[1])
         if sets == "old":
             old = mode
         elif sets == "new":

@@ -57,8 +57,8 @@ def parse(data: Any, *, source: str) -> ScanResult:
         ))
     # `gitleaks git` names the commit of each leak: one of the PR's own commits counts, though a later commit
     # of the PR removed the file again (the secret stays in the branch's history).
-    extra = {"commits": commits} if any(commits) else {}
-    return ScanResult(tool=TOOL, format=FORMAT, categories=CATEGORIES, findings=tuple(findings), extra=extra)
+    return ScanResult(tool=TOOL, format=FORMAT, categories=CATEGORIES, findings=tuple(findings),
+                      commits=tuple(commits))
 
 
 def _not_a_list(source: str) -> Exception:

@@ -71,7 +71,7 @@ def parse(data: Any, *, source: str) -> ScanResult:
                 categories.add(finding.category)
     name = tools[0].lower() if len(set(tools)) == 1 else "sarif"
     return ScanResult(tool=name, format=FORMAT, categories=tuple(sorted(categories or {"sast"})),
-                      findings=tuple(findings), extra={"end_lines": end_lines})
+                      findings=tuple(findings), end_lines=tuple(end_lines))
 
 
 class _Rules(NamedTuple):
@@ -190,27 +190,32 @@ def _tool_category(tool: str) -> str:
     return "secret" if lowered in _SECRET_TOOLS else "iac" if lowered in _IAC_TOOLS else "sast"
 
 
-def _location(result: Mapping[str, Any], bases: Mapping[str, Any]) -> tuple[str | None, int | None]:
+def _physical_location(result: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The result's first physical location: the one a finding is placed at."""
     for location in result.get("locations") or []:
         physical = location.get("physicalLocation") if isinstance(location, Mapping) else None
-        if not isinstance(physical, Mapping):
-            continue
-        artifact = physical.get("artifactLocation")
-        uri = _artifact_uri(artifact, bases) if isinstance(artifact, Mapping) else None
-        region = physical.get("region")
-        line = line_number(region.get("startLine")) if isinstance(region, Mapping) else None
-        return relative_path(uri), line
-    return None, None
+        if isinstance(physical, Mapping):
+            return physical
+    return None
+
+
+def _region_line(physical: Mapping[str, Any] | None, key: str) -> int | None:
+    region = physical.get("region") if physical is not None else None
+    return line_number(region.get(key)) if isinstance(region, Mapping) else None
+
+
+def _location(result: Mapping[str, Any], bases: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    physical = _physical_location(result)
+    if physical is None:
+        return None, None
+    artifact = physical.get("artifactLocation")
+    uri = _artifact_uri(artifact, bases) if isinstance(artifact, Mapping) else None
+    return relative_path(uri), _region_line(physical, "startLine")
 
 
 def _end_line(result: Mapping[str, Any]) -> int | None:
     """The last line of the result's first physical location (`region.endLine`), if it says."""
-    for location in result.get("locations") or []:
-        physical = location.get("physicalLocation") if isinstance(location, Mapping) else None
-        if isinstance(physical, Mapping):
-            region = physical.get("region")
-            return line_number(region.get("endLine")) if isinstance(region, Mapping) else None
-    return None
+    return _region_line(_physical_location(result), "endLine")
 
 
 def _artifact_uri(artifact: Mapping[str, Any], bases: Mapping[str, Any]) -> str | None:

@@ -71,4 +71,4 @@ def parse(data: Any, *, source: str) -> ScanResult:
         ))
         end_lines.append(line_number(end.get("line")) if isinstance(end, Mapping) else None)
     return ScanResult(tool=TOOL, format=FORMAT, categories=CATEGORIES, findings=tuple(findings),
-                      extra={"end_lines": end_lines})
+                      end_lines=tuple(end_lines))
