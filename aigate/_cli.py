@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from aigate._cli_audit import add_audit_commands
 from aigate._cli_bundle import add_bundle_commands
@@ -142,17 +142,25 @@ def _config_path(args: argparse.Namespace) -> Path | None:
 
 def _document(gate: Gate, args: argparse.Namespace) -> InputDocument:
     if args.input is not None:
-        if any([args.pr, args.commits, args.diff, args.repo, args.scan, args.sandbox, args.generation]):
-            raise AigateError("--input takes a ready input document; do not combine it with other sources")
-        from aigate._input_document import load_input_document
+        return _ready_document(args)
+    return gate.input_document(**_sources(args))
 
-        return load_input_document(args.input)
+
+def _ready_document(args: argparse.Namespace) -> InputDocument:
+    """The document of --input, which takes no other source."""
+    if any([args.pr, args.commits, args.diff, args.repo, args.scan, args.sandbox, args.generation]):
+        raise AigateError("--input takes a ready input document; do not combine it with other sources")
+    from aigate._input_document import load_input_document
+
+    return load_input_document(args.input)
+
+
+def _sources(args: argparse.Namespace) -> dict[str, Any]:
+    """The sources the command line names, as `Gate.input_document` takes them."""
     if args.repo is None and (args.base or args.head):
         raise AigateError("--base and --head need --repo")
-    return gate.input_document(
-        pr=args.pr, commits=args.commits, diff=args.diff, repo=args.repo, base=args.base, head=args.head,
-        scans=args.scan, sandbox=args.sandbox, generation=args.generation,
-    )
+    return {"pr": args.pr, "commits": args.commits, "diff": args.diff, "repo": args.repo, "base": args.base,
+            "head": args.head, "scans": args.scan, "sandbox": args.sandbox, "generation": args.generation}
 
 
 def _single_output(args: argparse.Namespace, what: str) -> Path | None:
@@ -188,12 +196,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         prompt = read_text(args.prompt_file, InputError)
     with Gate(_gate_config(args), engine=args.engine, opa_url=_opa_urls(args)) as gate:
-        document = _document(gate, args)
-        if args.input is None:
-            from aigate.document import require_diff_source
-
-            require_diff_source(args.diff, args.repo)
-        decision = gate.evaluate(document, correlation_id=args.correlation_id, prompt=prompt)
+        # From sources, Gate.evaluate builds the document itself: it can decide while the secret check runs.
+        if args.input is not None:
+            decision = gate.evaluate(_ready_document(args), correlation_id=args.correlation_id, prompt=prompt)
+        else:
+            decision = gate.evaluate(correlation_id=args.correlation_id, prompt=prompt, **_sources(args))
     write_decision(decision, targets)
     return EXIT_BLOCKED if decision.blocked else EXIT_OK
 

@@ -14,7 +14,7 @@ from aigate._input_document import canonical_json, document_data, input_digest, 
 from aigate.errors import DiffError, InputDocumentError
 from aigate.models import Commit, Dependency, FileChange, Finding, Generation, InputDocument, PullRequest
 from aigate.sandbox.report import SandboxReport
-from aigate.scanning import ScanningOptions, assemble_scanning, fingerprinted, prepare_scanning
+from aigate.scanning import PendingSecretCheck, ScanningOptions, assemble_scanning, fingerprinted, prepare_scanning
 from aigate.sources._io import first_validation_problem, read_json, read_text
 from aigate.sources.added_lines import DiffLines, read_diff_lines
 from aigate.sources.commits import load_commits, load_commits_file
@@ -51,6 +51,7 @@ def build_input_document(
     sandbox: SandboxSource | None = None,
     generation: Generation | Mapping[str, Any] | Path | None = None,
     scanning: ScanningOptions | None = None,
+    defer_secret_check: Callable[[PendingSecretCheck], None] | None = None,
 ) -> InputDocument:
     """Normalise every given source into one input document.
 
@@ -61,6 +62,9 @@ def build_input_document(
     `generation` (agent, model, tools, session links) is what the host knows of how the change was made.
     `scanning` says how scanner reports, aigate's own secret check and dependency checks are applied
     (default: the defaults of the `scanning` config section).
+    `defer_secret_check`: when given, aigate's secret check may go on in a forked helper (the `aigate` command
+    only) after the document is returned; the document then assumes it finds nothing, and the callback gets
+    the check, whose `completed(document)` is the whole document.
     """
     options = scanning or ScanningOptions()
     # The changed lines, read only when needed (diff-aware findings, coverage, secrets).
@@ -115,7 +119,10 @@ def build_input_document(
         options=options,
         versions=versions,
         commits=[commit.sha for commit in commit_list],
+        defer_secrets=defer_secret_check is not None,
     )
+    if part.pending_secrets is not None and defer_secret_check is not None:
+        defer_secret_check(part.pending_secrets)
     return InputDocument(
         pr=pull_request,
         commits=commit_list,

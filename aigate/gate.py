@@ -29,7 +29,7 @@ from aigate.sources._io import first_validation_problem
 
 if TYPE_CHECKING:
     from aigate.audit import AuditEvent, AuditTrail
-    from aigate.scanning import ScanningOptions
+    from aigate.scanning import PendingSecretCheck, ScanningOptions
 
 __all__ = ["Gate"]
 
@@ -138,10 +138,14 @@ class Gate:
         `correlation_id` overrides the one derived from the PR; `prompt` (the agent's prompt) reaches only
         the audit trail, as a SHA-256 unless `audit.store_prompts` is true."""
         started = time.perf_counter()
+        # From the command line, aigate's secret check of a large PR goes on in a forked helper while the engine
+        # decides on the document without its findings (most PRs have none); when it finds some, the engine
+        # decides again on the whole document. Either way the decision is the whole document's.
+        pending: list[PendingSecretCheck] = []
         if document is None:
             from aigate.document import require_diff_source
 
-            document = self.input_document(**sources)
+            document = self.input_document(**sources, defer_secret_check=pending.append)
             require_diff_source(sources.get("diff"), sources.get("repo"))
         elif sources:
             raise TypeError("give either an input document or its sources, not both")
@@ -150,10 +154,16 @@ class Gate:
         if document.evaluated_on is None and self.config.data["exceptions"]:
             # Exceptions expire by the day: the evaluation's day is part of the input (UTC).
             document = document.model_copy(update={"evaluated_on": datetime.now(UTC).date().isoformat()})
-        canonical = canonical_json(document)
-        eval_started = time.perf_counter_ns()
-        raw = self.engine.evaluate_json(canonical)
-        eval_ns = time.perf_counter_ns() - eval_started
+        try:
+            canonical, raw, eval_ns = self._evaluated(document)
+            for check in pending:
+                whole = check.completed(document)
+                if whole is not document:
+                    document = whole
+                    canonical, raw, eval_ns = self._evaluated(document)
+        finally:
+            for check in pending:
+                check.cancel()
         decision = self._decision(raw, input_digest(canonical), document.config_change)
         audit = self.config.settings["audit"]
         if audit["enabled"]:
@@ -164,6 +174,13 @@ class Gate:
                        "timer_aigate_evaluate_ns": int((time.perf_counter() - started) * 1e9)}
             self._append_jsonl(audit["decision_log"], json.dumps(self.decision_log(decision, document, metrics)))
         return decision
+
+    def _evaluated(self, document: InputDocument) -> tuple[str, Mapping[str, Any], int]:
+        """The document's canonical JSON, the engine's raw decision on it, and the evaluation's nanoseconds."""
+        canonical = canonical_json(document)
+        eval_started = time.perf_counter_ns()
+        raw = self.engine.evaluate_json(canonical)
+        return canonical, raw, time.perf_counter_ns() - eval_started
 
     def decision_log(self, decision: Decision, document: InputDocument, metrics: dict[str, int]) -> dict[str, Any]:
         """The decision as an OPA decision-log event, redacted as the `audit` config says."""

@@ -3,6 +3,7 @@ findings, sandbox test results and changed-line coverage. Python gathers facts; 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -11,11 +12,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aigate import _forked
 from aigate.models import (
     ChangedLineCoverage,
     Dependency,
     FileChange,
     Finding,
+    InputDocument,
     SandboxTestResults,
     ScanReport,
 )
@@ -28,8 +31,8 @@ if TYPE_CHECKING:
     from aigate.dependencies import DependencyOptions
 
 __all__ = [
-    "ScanningOptions", "ScanningPart", "assemble_scanning", "builtin_secret_findings", "fingerprinted",
-    "prepare_scanning",
+    "PendingSecretCheck", "ScanningOptions", "ScanningPart", "assemble_scanning", "builtin_secret_findings",
+    "fingerprinted", "prepare_scanning",
 ]
 
 BUILTIN_TOOL = "aigate"
@@ -69,6 +72,33 @@ class ScanningPart:
     reports: list[ScanReport] = field(default_factory=list)
     tests: SandboxTestResults | None = None
     coverage: ChangedLineCoverage | None = None
+    # aigate's own secret check, still running in a forked helper (`assemble_scanning(defer_secrets=True)`):
+    # `findings` and `reports` hold what it gives when it finds nothing.
+    pending_secrets: PendingSecretCheck | None = None
+
+
+class PendingSecretCheck:
+    """aigate's secret check of the added lines, running in a forked copy of the process while this one goes on
+    with a document that assumes it finds nothing (what it finds in most PRs). `completed` makes the document
+    whole: the same document when the guess held, else the one the check would have given in line."""
+
+    def __init__(self, helper: _forked.Forked[list[Finding]]) -> None:
+        self._helper = helper
+
+    def completed(self, document: InputDocument) -> InputDocument:
+        """`document` with the check's findings, after the others and counted in its report (the last), as
+        `assemble_scanning` puts them when it waits for the check."""
+        own = self._helper.result()
+        if not own:
+            return document
+        scans = list(document.scans)
+        last = max(index for index, report in enumerate(scans) if report.format == "builtin-secrets")
+        scans[last] = scans[last].model_copy(update={"findings": len(own)})
+        return document.model_copy(update={"findings": (*document.findings, *own), "scans": tuple(scans)})
+
+    def cancel(self) -> None:
+        """Stop the helper: its result will not be asked for."""
+        self._helper.cancel()
 
 
 def prepare_scanning(options: ScanningOptions) -> None:
@@ -94,11 +124,13 @@ def assemble_scanning(
     options: ScanningOptions,
     versions: Callable[[FileChange], tuple[str | None, str | None]] | None = None,
     commits: Iterable[str] = (),
+    defer_secrets: bool = False,
 ) -> ScanningPart:
     """Every report's findings marked `introduced` against the diff, with test results and coverage summed
     over the reports, aigate's own secret findings added, and a record of each report; dependencies the
     changed manifests add, update or remove (read whole through `versions` when a repository gives them).
-    `commits`: the ids of the PR's commits (a finding a report ties to one of them counts)."""
+    `commits`: the ids of the PR's commits (a finding a report ties to one of them counts).
+    `defer_secrets`: the built-in secret check may go on in a forked helper (`ScanningPart.pending_secrets`)."""
     part = ScanningPart(dependencies=list(dependencies))
     pr_commits = [c.lower() for c in commits if len(c) >= 7]
     coverage_report = None
@@ -148,7 +180,11 @@ def assemble_scanning(
     if options.builtin_secrets:
         current = diff()
         if current is not None:
-            own, unchecked = builtin_secret_findings(current, max_lines=options.builtin_secrets_max_lines)
+            budget = options.builtin_secrets_max_lines
+            if defer_secrets:
+                part.pending_secrets, own, unchecked = _deferred_secret_check(current, budget)
+            else:
+                own, unchecked = builtin_secret_findings(current, max_lines=budget)
             part.findings.extend(own)
             part.reports.append(ScanReport(tool=BUILTIN_TOOL, format="builtin-secrets", source="diff",
                                            categories=("secret",), findings=len(own), unchecked_lines=unchecked))
@@ -157,11 +193,52 @@ def assemble_scanning(
 
 def builtin_secret_findings(lines: DiffLines, *, max_lines: int | None = None) -> tuple[list[Finding], int]:
     """detect-secrets (its plugins and filters, as a library) over the added lines, file by file in path
-    order, reading at most `max_lines` of them; returns the findings and how many added lines were left unread."""
+    order, reading at most `max_lines` of them; returns the findings and how many added lines were left unread.
+    From the command line, a forked copy of the process reads the first half of the lines (detect-secrets is
+    pure Python: ~30 µs a line, one CPU) while this one reads the second; the findings keep the path order."""
     if not lines.added:
         return [], 0
-    findings: list[Finding] = []
     plan, unchecked = _reading_plan(lines, max_lines)
+    first, second = _halves(plan) if _forked.available() else ([], plan)
+    helper = _forked.Forked(functools.partial(_secret_findings, lines, first)) if first else None
+    findings = _secret_findings(lines, second)
+    return ([*helper.result(), *findings] if helper is not None else findings), unchecked
+
+
+def _deferred_secret_check(
+    lines: DiffLines, max_lines: int | None
+) -> tuple[PendingSecretCheck | None, list[Finding], int]:
+    """The check started in a forked helper when forking is allowed and its lines are many (then no findings
+    yet), else run here: (the helper or None, findings, lines left unread). What is read is known up front."""
+    plan, unchecked = _reading_plan(lines, max_lines)
+    if _forked.available() and sum(count for _, count in plan) >= _MIN_FORKED_LINES:
+        return PendingSecretCheck(_forked.Forked(functools.partial(_secret_findings, lines, plan))), [], unchecked
+    own, unchecked = builtin_secret_findings(lines, max_lines=max_lines)
+    return None, own, unchecked
+
+
+# Below this many lines, forking (~10 ms for a 150 MiB process, and its copied pages) costs more than it saves.
+_MIN_FORKED_LINES = 2000
+
+
+def _halves(plan: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """The plan cut at a file boundary into two parts of about as many lines each; ([], plan) when it is short."""
+    total = sum(count for _, count in plan)
+    if total < _MIN_FORKED_LINES:
+        return [], plan
+    read = 0
+    for index, (_, count) in enumerate(plan):
+        if read + count / 2 >= total / 2:
+            return plan[:index], plan[index:]
+        read += count
+    return [], plan
+
+
+def _secret_findings(lines: DiffLines, plan: list[tuple[str, int]]) -> list[Finding]:
+    """The findings of the files of `plan`, each read up to its count of added lines."""
+    findings: list[Finding] = []
+    if not plan:
+        return findings
     lines.prepare([path for path, _ in plan])
     with detect_secrets_settings():
         line_secrets = _LineSecrets()
@@ -180,7 +257,7 @@ def builtin_secret_findings(lines: DiffLines, *, max_lines: int | None = None) -
                     line=secret.line_number, introduced=True, secret_hash=hashed,
                     fingerprint=fingerprint(BUILTIN_TOOL, secret.type, path, hashed),
                 ))
-    return findings, unchecked
+    return findings
 
 
 def _reading_plan(lines: DiffLines, max_lines: int | None) -> tuple[list[tuple[str, int]], int]:

@@ -17,9 +17,8 @@ def evaluate_run(adapter: HostAdapter, options: HostOptions, environ: Mapping[st
     # The config and policies come from the PR's base revision (or a --config outside the checkout).
     config = resolve_config(config=options.config, repo=run.repo, base=run.base, state_dir=options.state_dir)
     with Gate(config, engine=options.engine, opa_url=options.opa_url) as gate:  # type: ignore[arg-type]
-        document = gate.input_document(
+        decision = gate.evaluate(
             pr=run.pr, repo=run.repo, base=run.base, head=run.head, scans=list(options.scans),
             sandbox=options.sandbox,
         )
-        decision = gate.evaluate(document)
     return run, decision

@@ -213,9 +213,10 @@ def _read_repository(repo: Path, base: str, head: str, *, max_diff_bytes: int = 
         if not revision or revision.startswith("-"):
             raise RepositoryError(git.source, f"{option} {revision!r} is not a revision")
     started = _PREFETCHED.pop((str(repo), base, head, max_diff_bytes), None)
-    if started is not None and started.succeeded():
-        (base_id, head_id), read = started.result()
-        changes = _Background(lambda: read)
+    ids = started.resolved() if started is not None else None
+    if started is not None and ids is not None:
+        # git may still be diffing: the log and branch names are read meanwhile, as below.
+        (base_id, head_id), changes = ids, started.changes
     else:
         # Both revisions are fixed to object ids once, so log and diff see the same snapshot.
         base_id, head_id = _resolve(git, base, head)
@@ -333,7 +334,7 @@ def _literal_pathspecs(paths: Iterable[str]) -> list[str]:
 
 
 # Diffs started by `prefetch`, each taken once by the read_repository call with the same arguments.
-_PREFETCHED: dict[tuple[str, str, str, int], _Background] = {}
+_PREFETCHED: dict[tuple[str, str, str, int], _Prefetch] = {}
 
 
 class _Changes(NamedTuple):
@@ -349,15 +350,31 @@ def prefetch(repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF
     overlaps Python's start-up. Any failure is left for read_repository to meet and report."""
     if not base or not head or base.startswith("-") or head.startswith("-"):
         return
-    git = _Git(repo)
+    _PREFETCHED[(str(repo), base, head, max_diff_bytes)] = _Prefetch(_Git(repo), base, head, limit=max_diff_bytes)
 
-    def run() -> tuple[tuple[str, str], _Changes]:
-        base_id, head_id = _resolve(git, base, head)
-        return (base_id, head_id), _read_changes(git, base_id, head_id, limit=max_diff_bytes)
 
-    background = _Background(run)
-    background.__enter__()
-    _PREFETCHED[(str(repo), base, head, max_diff_bytes)] = background
+class _Prefetch:
+    """The revisions' ids, then the changes between them, read in a thread from now on."""
+
+    def __init__(self, git: _Git, base: str, head: str, *, limit: int) -> None:
+        self._ids: tuple[str, str] | None = None
+        self._ids_known = threading.Event()
+
+        def run() -> _Changes:
+            try:
+                self._ids = _resolve(git, base, head)
+            finally:
+                self._ids_known.set()
+            return _read_changes(git, *self._ids, limit=limit)
+
+        self.changes = _Background(run)
+        self.changes.__enter__()
+
+    def resolved(self) -> tuple[str, str] | None:
+        """The (base, head) ids once known, without waiting for the changes; None when they could not be read
+        (read_repository then reads them again, and reports the problem)."""
+        self._ids_known.wait()
+        return self._ids
 
 
 class _Background:
@@ -375,15 +392,12 @@ class _Background:
             self._outcome = (False, e)
 
     def __enter__(self) -> _Background:
-        self._thread.start()
+        if self._thread.ident is None:  # not started yet (a prefetch's is)
+            self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._thread.join()
-
-    def succeeded(self) -> bool:
-        self._thread.join()
-        return self._outcome is not None and self._outcome[0]
 
     def result(self) -> Any:
         self._thread.join()
@@ -428,13 +442,11 @@ def _read_changes(git: _Git, base_id: str, head_id: str, *, limit: int) -> _Chan
     scratch = tempfile.mkdtemp(prefix="aigate-attributes-")
     try:
         isolated = git.with_base_attributes(base_id, Path(scratch))
-        records, counts = _read_raw_numstat(isolated.stream(_changes_arguments(base_id, head_id), limit=limit),
-                                            git.source)  # fmt: skip
+        records, files = _read_raw_numstat(isolated.stream(_changes_arguments(base_id, head_id), limit=limit),
+                                           git.source)  # fmt: skip
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    changes = [_change(record, count, git.source) for record, count in zip(records, counts, strict=True)]
-    files = tuple(_file_changes().validate_python(changes))
     blob_ids = tuple(
         (None if r.old_mode == _NO_MODE else r.old_id, None if r.new_mode == _NO_MODE else r.new_id) for r in records
     )
@@ -444,12 +456,19 @@ def _read_changes(git: _Git, base_id: str, head_id: str, *, limit: int) -> _Chan
     return _Changes(files, blob_ids, reader.lines())
 
 
-def _read_raw_numstat(chunks: Iterable[bytes], source: str) -> tuple[list[_Raw], list[tuple[str, str]]]:
+# Changes validated together as their counts arrive: git computes the counts file by file, so most are validated
+# while it still diffs (10,000 files: 35 ms, once all on the critical path after git).
+_CHANGES_PER_VALIDATION = 500
+
+
+def _read_raw_numstat(chunks: Iterable[bytes], source: str) -> tuple[list[_Raw], tuple[FileChange, ...]]:
     """What `git diff --raw --numstat -z` prints: every --raw record (in the order of the diff), then every
-    --numstat record in the same order; the records, and (added, removed) as numstat writes them, per record."""
+    --numstat record in the same order; the records, and the change of each (its counts as numstat writes them)."""
     fields = _fields(chunks, source)
     records: list[_Raw] = []
     counts: list[tuple[str, str]] = []
+    files: list[FileChange] = []
+    pending: list[dict[str, Any]] = []
     for header in fields:
         if header.startswith(b":"):
             parts = header[1:].decode("ascii", "replace").split(" ")
@@ -470,9 +489,14 @@ def _read_raw_numstat(chunks: Iterable[bytes], source: str) -> tuple[list[_Raw],
                 problem = f"git diff printed counts for {path!r} where {record.path!r} was expected"
                 raise RepositoryError(source, problem)
             counts.append((added, removed))
+            pending.append(_change(record, (added, removed), source))
+            if len(pending) == _CHANGES_PER_VALIDATION:
+                files.extend(_file_changes().validate_python(pending))
+                pending = []
     if len(counts) != len(records):
         raise RepositoryError(source, "git diff printed fewer counts than changes")
-    return records, counts
+    files.extend(_file_changes().validate_python(pending))
+    return records, tuple(files)
 
 
 def _numstat_records(first: bytes, fields: Iterator[bytes], source: str) -> Iterator[tuple[str, str, str, str | None]]:
@@ -579,20 +603,32 @@ class _PatchLines:
     def lines(self) -> DiffLines:
         """Every changed file's lines, each side read when first used; a type change's now, since its patch (a
         deletion and an addition) has other counts than numstat's."""
-        self._read({index for index, record in enumerate(self._records) if record.split_in_patch})
+        split = {index for index, record in enumerate(self._records) if record.split_in_patch}
+        self._read(split)
         added: dict[str, _Lines] = {}
         removed: dict[str, _Lines] = {}
+        side = self._side
+        # One pass of plain dict stores for the usual file (10,000 files: 40 -> 15 ms); _keep merges the rest.
         for index, (record, change) in enumerate(zip(self._records, self._files, strict=True)):
-            old_path = record.old_path or record.path
-            if record.split_in_patch:
+            path = record.path
+            old_path = record.old_path or path
+            if index in split:
                 new_lines, old_lines = self._sides[index]
-                _keep(added, record.path, new_lines)
+                _keep(added, path, new_lines)
                 _keep(removed, old_path, old_lines)
                 continue
             if change.added:
-                _keep(added, record.path, LazyLines(change.added, functools.partial(self._side, index, 0)))
+                lines = LazyLines(change.added, functools.partial(side, index, 0))
+                if path in added:
+                    _keep(added, path, lines)
+                else:
+                    added[path] = lines
             if change.removed:
-                _keep(removed, old_path, LazyLines(change.removed, functools.partial(self._side, index, 1)))
+                lines = LazyLines(change.removed, functools.partial(side, index, 1))
+                if old_path in removed:
+                    _keep(removed, old_path, lines)
+                else:
+                    removed[old_path] = lines
         return DiffLines(added=added, removed=removed, read_ahead=self.read_ahead)
 
     def read_ahead(self, paths: Collection[str] | None) -> None:
@@ -847,6 +883,7 @@ def _unexpected(source: str, record: bytes) -> RepositoryError:
 
 
 @cache
+@functools.cache
 def _file_changes() -> TypeAdapter[list[FileChange]]:
     from pydantic import TypeAdapter
 

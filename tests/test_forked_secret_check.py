@@ -1,0 +1,208 @@
+"""The command line's second CPU: aigate's secret check shared with a forked copy of the process, and run beside
+the engine. The helper only accelerates: the findings, the document and the decision are those of one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from aigate import Gate, _forked
+from aigate._input_document import canonical_json
+from aigate.errors import RepositoryError
+from aigate.scanning import PendingSecretCheck, builtin_secret_findings
+from aigate.sources.git_repo import read_repository
+from tests.gitrepo import GitRepo
+
+KEY_ID = "AKIAZ3MSJV4WWNKWW5FG"
+TOKEN = "ghp_R8x2Kq9ZmT4vLw7NcY3pBf6HjD1sGa5Ue0Xi"
+# Files of 300 added lines each: 3,000 lines, past the size below which the check stays in one process.
+FILES = 10
+LINES = 300
+
+
+def _pr_repository(root: Path, *, secrets: bool) -> GitRepo:
+    """An AI PR adding FILES files; with `secrets`, keys in the first, a middle and the last file (both halves)."""
+    repo = GitRepo(root)
+    repo.commit("base", {"README.md": "hello\n"})
+    repo.git("checkout", "-q", "-b", "claude/feature")
+    files = {}
+    for number in range(FILES):
+        lines = [f"value_{number}_{line} = {line}" for line in range(LINES)]
+        if secrets and number in (0, FILES // 2, FILES - 1):
+            lines[7] = f'AWS_ACCESS_KEY_ID = "{KEY_ID}"'
+            lines[LINES - 3] = f'GITHUB = "{TOKEN}"'
+        files[f"app/module_{number:02}.py"] = "\n".join(lines) + "\n"
+    repo.commit("Add modules\n\nCo-authored-by: Claude <noreply@anthropic.com>", files)
+    return repo
+
+
+# Both keys of each of the three files (detect-secrets may name a line twice: a key and a keyword).
+EXPECTED = {
+    (rule, line, f"app/module_{number:02}.py")
+    for number in (0, FILES // 2, FILES - 1)
+    for rule, line in (("AWS Access Key", 8), ("GitHub Token", LINES - 2))
+}
+
+
+def _found(findings: list) -> list[tuple[str, int | None, str | None]]:  # type: ignore[type-arg]
+    return [(f.rule_id, f.line, f.path) for f in findings]
+
+
+@pytest.fixture
+def forking(monkeypatch: pytest.MonkeyPatch) -> list[_forked.Forked]:  # type: ignore[type-arg]
+    """Forking allowed, as the `aigate` command allows it; every helper started is recorded."""
+    started: list[_forked.Forked] = []  # type: ignore[type-arg]
+
+    class Recorded(_forked.Forked):  # type: ignore[type-arg]
+        def __init__(self, function: object) -> None:
+            super().__init__(function)  # type: ignore[arg-type]
+            started.append(self)
+
+    monkeypatch.setattr(_forked, "_allowed", True)
+    monkeypatch.setattr(_forked, "Forked", Recorded)
+    return started
+
+
+def test_halves_in_two_processes_find_what_one_finds(tmp_path: Path, forking: list) -> None:  # type: ignore[type-arg]
+    repo = _pr_repository(tmp_path / "repo", secrets=True)
+    shared = builtin_secret_findings(read_repository(repo.root, "main", "claude/feature").lines)
+    assert len(forking) == 1
+    _forked._allowed = False
+    alone = builtin_secret_findings(read_repository(repo.root, "main", "claude/feature").lines)
+    assert len(forking) == 1
+    assert shared == alone
+    assert set(_found(alone[0])) >= EXPECTED
+    assert {path for _, _, path in _found(alone[0])} == {path for _, _, path in EXPECTED}
+    assert alone[1] == 0
+
+
+def test_the_deferred_check_gives_the_whole_documents_decision(tmp_path: Path, forking: list) -> None:  # type: ignore[type-arg]
+    repo = _pr_repository(tmp_path / "repo", secrets=True)
+    sources = {"repo": repo.root, "base": "main", "head": "claude/feature", "pr": {"labels": ["ai-generated"]}}
+    gate = Gate()
+    pending: list[PendingSecretCheck] = []
+    guess = gate.input_document(**sources, defer_secret_check=pending.append)
+    assert len(pending) == 1 and len(forking) == 1
+    assert [f for f in guess.findings if f.tool == "aigate"] == []  # the guess: nothing found yet
+    whole = pending[0].completed(guess)
+    _forked._allowed = False
+    alone = gate.input_document(**sources)
+    assert len(forking) == 1
+    assert canonical_json(whole) == canonical_json(alone)
+    assert set(_found([f for f in alone.findings if f.tool == "aigate"])) >= EXPECTED
+    # Gate.evaluate from sources decides while the check runs, and again on the whole document when it finds some.
+    _forked._allowed = True
+    deferred = gate.evaluate(**sources)
+    assert len(forking) == 2
+    expected = gate.evaluate(alone)
+    assert deferred.input_digest == expected.input_digest
+    assert deferred.outcome == expected.outcome == "block"
+    assert [v.model_dump() for v in deferred.violations] == [v.model_dump() for v in expected.violations]
+
+
+def test_a_clean_pr_keeps_the_document_decided_on(tmp_path: Path, forking: list) -> None:  # type: ignore[type-arg]
+    repo = _pr_repository(tmp_path / "repo", secrets=False)
+    pending: list[PendingSecretCheck] = []
+    guess = Gate().input_document(repo=repo.root, base="main", head="claude/feature",
+                                  defer_secret_check=pending.append)
+    assert len(pending) == 1 and pending[0].completed(guess) is guess
+    assert [(r.format, r.findings, r.unchecked_lines) for r in guess.scans] == [("builtin-secrets", 0, 0)]
+
+
+def test_a_small_pr_or_other_threads_keep_the_check_here(tmp_path: Path, forking: list) -> None:  # type: ignore[type-arg]
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("base", {"README.md": "hello\n"})
+    repo.git("checkout", "-q", "-b", "claude/small")
+    repo.commit("key", {"app/settings.py": f'AWS_ACCESS_KEY_ID = "{KEY_ID}"\n'})
+    pending: list[PendingSecretCheck] = []
+    document = Gate().input_document(repo=repo.root, base="main", head="claude/small",
+                                     defer_secret_check=pending.append)
+    assert pending == [] and forking == []
+    assert [(f.rule_id, f.path) for f in document.findings] == [("AWS Access Key", "app/settings.py")]
+    # Forking beside another thread could copy a lock that thread holds: then nothing forks.
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not _forked.available()
+        big = _pr_repository(tmp_path / "big", secrets=True)
+        found, _ = builtin_secret_findings(read_repository(big.root, "main", "claude/feature").lines)
+        assert set(_found(found)) >= EXPECTED and forking == []
+    finally:
+        release.set()
+        other.join()
+    assert _forked.available()
+
+
+def test_a_failed_helper_is_done_again_here() -> None:
+    parent = os.getpid()
+    calls: list[int] = []
+
+    def only_here() -> str:
+        calls.append(os.getpid())
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return "computed here"
+
+    assert _forked.Forked(only_here).result() == "computed here"
+    assert calls == [parent]  # the child's attempt is not in this process's list
+
+    def crashes_there() -> str:
+        if os.getpid() != parent:
+            os._exit(3)
+        return "computed here too"
+
+    assert _forked.Forked(crashes_there).result() == "computed here too"
+
+    def from_the_child() -> int:
+        calls.append(os.getpid())
+        return os.getpid()
+
+    calls.clear()
+    child = _forked.Forked(from_the_child).result()
+    assert child != parent and calls == []  # the value came through the pipe
+
+
+def test_the_callers_error_is_raised_as_without_the_helper(tmp_path: Path) -> None:
+    def fails() -> None:
+        raise RepositoryError(str(tmp_path), "git diff printed fewer counts than changes")
+
+    with pytest.raises(RepositoryError, match="fewer counts"):
+        _forked.Forked(fails).result()
+
+
+def test_cancel_leaves_no_child() -> None:
+    helper = _forked.Forked(lambda: time.sleep(60))
+    pid = helper._pid
+    assert pid > 0
+    started = time.monotonic()
+    helper.cancel()
+    assert time.monotonic() - started < 30
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    helper.cancel()  # twice: nothing left to stop
+
+
+def test_the_command_decides_as_the_library(tmp_path: Path) -> None:
+    """`aigate evaluate --repo` (its process allows forking) against Gate.evaluate in this process."""
+    repo = _pr_repository(tmp_path / "repo", secrets=True)
+    pr = tmp_path / "pr.json"
+    pr.write_text(json.dumps({"labels": ["ai-generated"]}))
+    completed = subprocess.run(
+        [sys.executable, "-m", "aigate", "evaluate", "--repo", str(repo.root), "--base", "main", "--head",
+         "claude/feature", "--pr", str(pr)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 1, completed.stderr
+    printed = json.loads(completed.stdout)
+    expected = Gate().evaluate(repo=repo.root, base="main", head="claude/feature", pr=pr)
+    assert printed["input_digest"] == expected.input_digest
+    assert printed["violations"] == json.loads(expected.model_dump_json())["violations"]
+    assert sum(v["rule"] == "secret_detected" for v in printed["violations"]) >= 1
