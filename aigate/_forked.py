@@ -1,8 +1,8 @@
 """Work shared with a forked copy of this process, for the command line only: `aigate` runs one PR in a process of
-its own, and this VM-sized machine has a second CPU that sits idle while Python works alone after git.
+its own, and the machine's second CPU sits idle while Python works alone after git.
 
-The child is only an accelerator: when it fails in any way (an exception, a crash, a result that does not
-unpickle), its share is computed again in the caller, which then meets the same errors as without it.
+The child only accelerates: a part it did not deliver (an exception, a crash, a result that does not unpickle)
+is done again in the caller, which then meets the same errors as without it.
 A library user's process (a bot's thread pool) never forks: `allow()` is the CLI's, and a fork happens only while
 this is the process's one thread (forking beside other threads can copy a lock some thread holds)."""
 
@@ -10,16 +10,26 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
+import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["Forked", "allow", "available"]
+from aigate._pipes import widen
+
+__all__ = ["Shared", "allow", "available"]
 
 T = TypeVar("T")
 
+# Work on parts `indices` of a job, in that order: yields (index, result) as each part is done. A generator, so
+# that what a process needs once (settings, reading its inputs) is done once for all its parts.
+Work = Callable[[Sequence[int]], Iterator[tuple[int, T]]]
+
 _allowed = False
+_FRAME = struct.Struct("<Q")
+_LIMIT = struct.Struct("<I")
 
 
 def allow() -> None:
@@ -33,67 +43,129 @@ def available() -> bool:
     return _allowed and hasattr(os, "fork") and threading.active_count() == 1
 
 
-class Forked(Generic[T]):
-    """`function()` run in a forked child from now on; `result()` waits for its value (or computes it here)."""
+class Shared(Generic[T]):
+    """A job of `parts` parts, started now in a forked child from the first part on. `results()`, called when this
+    process is free to help, tells the child where to stop (about half of what it has not reached), does the rest
+    here, and returns every part's result in order. The child sends each part's result as it is done."""
 
-    def __init__(self, function: Callable[[], T]) -> None:
-        self._function = function
+    def __init__(self, work: Work[T], parts: int) -> None:
+        self._work = work
+        self._parts = parts
         self._pid = -1
-        self._read = -1
-        read, write = os.pipe()
+        results_read, results_write = os.pipe()
+        limit_read, limit_write = os.pipe()
         try:
             pid = os.fork()
-        except OSError:  # no memory or processes left: the caller does the work itself
-            os.close(read)
-            os.close(write)
+        except OSError:  # no memory or processes left: the caller does it all
+            for fd in (results_read, results_write, limit_read, limit_write):
+                os.close(fd)
             return
         if pid == 0:
-            os.close(read)
-            _run_child(function, write)
-        os.close(write)
-        self._pid, self._read = pid, read
+            os.close(results_read)
+            os.close(limit_write)
+            _run_child(work, parts, results_write, limit_read)
+        os.close(results_write)
+        os.close(limit_read)
+        widen(results_read)  # the child rarely waits for this process, busy elsewhere, to read
+        self._pid, self._results, self._limit = pid, results_read, limit_write
+        os.set_blocking(results_read, False)
+        self._buffer = b""
+        self._received: dict[int, T] = {}
 
-    def result(self) -> T:
+    def results(self) -> list[T]:
         if self._pid < 0:
-            return self._function()
+            return [result for _, result in self._work(range(self._parts))]
         pid, self._pid = self._pid, -1
         try:
-            with os.fdopen(self._read, "rb") as stream:
-                data = stream.read()
-        except BaseException:  # interrupted: the child goes too, no orphan left working
-            os.kill(pid, signal.SIGKILL)
+            self._receive(wait=False)
+            # The child is most likely doing the part after those it sent: it does that one and half of the rest.
+            reached = max(self._received, default=-1) + 1
+            limit = min(self._parts, reached + 1 + (self._parts - reached - 1) // 2)
+            try:
+                os.write(self._limit, _LIMIT.pack(limit))
+            except OSError:  # the child is gone: its parts are done here
+                pass
+            os.close(self._limit)
+            own = dict(self._work([index for index in range(limit, self._parts) if index not in self._received]))
+            self._receive(wait=True)
+        except BaseException:  # interrupted or failed: the child goes too, no orphan left working
+            _stop(pid)
             raise
         finally:
-            _, status = os.waitpid(pid, 0)
-        if status == 0 and data:
-            try:
-                value: T = pickle.loads(data)
-                return value
-            except Exception:  # noqa: BLE001, S110 - the work is done again below, with its own errors
-                pass
-        return self._function()
-
+            os.close(self._results)
+            os.waitpid(pid, 0)
+        results = {**own, **self._received}
+        missing = [index for index in range(self._parts) if index not in results]
+        if missing:  # the child failed before delivering them: done here, with their errors
+            results.update(self._work(missing))
+        return [results[index] for index in range(self._parts)]
 
     def cancel(self) -> None:
-        """Stop the child, if it runs: its result will not be asked for."""
+        """Stop the child, if it runs: the results will not be asked for."""
         if self._pid < 0:
             return
         pid, self._pid = self._pid, -1
-        os.close(self._read)
-        os.kill(pid, signal.SIGKILL)
+        os.close(self._results)
+        os.close(self._limit)
+        _stop(pid)
         os.waitpid(pid, 0)
 
+    def _receive(self, *, wait: bool) -> None:
+        """The parts the child has sent so far; with `wait`, every one until it closes the pipe."""
+        while True:
+            if wait:
+                select.select([self._results], [], [])
+            try:
+                chunk = os.read(self._results, 1 << 20)
+            except BlockingIOError:
+                if not wait:
+                    return
+                continue
+            if not chunk:
+                return
+            self._buffer += chunk
+            while len(self._buffer) >= _FRAME.size:
+                (size,) = _FRAME.unpack_from(self._buffer)
+                if len(self._buffer) < _FRAME.size + size:
+                    break
+                frame = self._buffer[_FRAME.size:_FRAME.size + size]
+                self._buffer = self._buffer[_FRAME.size + size:]
+                try:
+                    index, result = pickle.loads(frame)
+                except Exception:  # noqa: BLE001, S112 - that part is done again here
+                    continue
+                self._received[index] = result
 
-def _run_child(function: Callable[[], T], write: int) -> None:
-    """In the child: the value, pickled into the pipe; never returns (no atexit handler, finalizer or buffered
-    output of the parent runs twice)."""
-    status = 1
+
+def _stop(pid: int) -> None:
     try:
-        data = pickle.dumps(function(), protocol=pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(write, "wb") as stream:
-            stream.write(data)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _run_child(work: Work[T], parts: int, results: int, limit_pipe: int) -> None:
+    """In the child: each part's result into the pipe as it is done, until the parent's limit; never returns (no
+    atexit handler, finalizer or buffered output of the parent runs twice)."""
+    status = 1
+    limit = parts
+    try:
+        for index, result in work(range(parts)):
+            data = pickle.dumps((index, result), protocol=pickle.HIGHEST_PROTOCOL)
+            _write_all(results, _FRAME.pack(len(data)) + data)
+            if limit == parts and select.select([limit_pipe], [], [], 0)[0]:
+                message = os.read(limit_pipe, _LIMIT.size)
+                limit = _LIMIT.unpack(message)[0] if len(message) == _LIMIT.size else parts
+            if index + 1 >= limit:
+                break
         status = 0
-    except BaseException:  # noqa: BLE001, S110 - the parent computes the share again and reports its errors
+    except BaseException:  # noqa: BLE001, S110 - the parent does the parts it did not get, and reports their errors
         pass
     finally:
         os._exit(status)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

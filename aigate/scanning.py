@@ -3,10 +3,9 @@ findings, sandbox test results and changed-line coverage. Python gathers facts; 
 
 from __future__ import annotations
 
-import functools
 import inspect
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -82,13 +81,13 @@ class PendingSecretCheck:
     with a document that assumes it finds nothing (what it finds in most PRs). `completed` makes the document
     whole: the same document when the guess held, else the one the check would have given in line."""
 
-    def __init__(self, helper: _forked.Forked[list[Finding]]) -> None:
+    def __init__(self, helper: _forked.Shared[list[Finding]]) -> None:
         self._helper = helper
 
     def completed(self, document: InputDocument) -> InputDocument:
         """`document` with the check's findings, after the others and counted in its report (the last), as
         `assemble_scanning` puts them when it waits for the check."""
-        own = self._helper.result()
+        own = [finding for part in self._helper.results() for finding in part]
         if not own:
             return document
         scans = list(document.scans)
@@ -194,15 +193,12 @@ def assemble_scanning(
 def builtin_secret_findings(lines: DiffLines, *, max_lines: int | None = None) -> tuple[list[Finding], int]:
     """detect-secrets (its plugins and filters, as a library) over the added lines, file by file in path
     order, reading at most `max_lines` of them; returns the findings and how many added lines were left unread.
-    From the command line, a forked copy of the process reads the first half of the lines (detect-secrets is
-    pure Python: ~30 µs a line, one CPU) while this one reads the second; the findings keep the path order."""
+    From the command line, a forked copy of the process reads about the first half of the lines (detect-secrets
+    is pure Python: ~30 µs a line, one CPU) while this one reads the rest; the findings keep the path order."""
     if not lines.added:
         return [], 0
     plan, unchecked = _reading_plan(lines, max_lines)
-    first, second = _halves(plan) if _forked.available() else ([], plan)
-    helper = _forked.Forked(functools.partial(_secret_findings, lines, first)) if first else None
-    findings = _secret_findings(lines, second)
-    return ([*helper.result(), *findings] if helper is not None else findings), unchecked
+    return _SecretCheck(lines, plan).findings(shared=_forked.available()), unchecked
 
 
 def _deferred_secret_check(
@@ -211,53 +207,68 @@ def _deferred_secret_check(
     """The check started in a forked helper when forking is allowed and its lines are many (then no findings
     yet), else run here: (the helper or None, findings, lines left unread). What is read is known up front."""
     plan, unchecked = _reading_plan(lines, max_lines)
-    if _forked.available() and sum(count for _, count in plan) >= _MIN_FORKED_LINES:
-        return PendingSecretCheck(_forked.Forked(functools.partial(_secret_findings, lines, plan))), [], unchecked
-    own, unchecked = builtin_secret_findings(lines, max_lines=max_lines)
-    return None, own, unchecked
+    check = _SecretCheck(lines, plan)
+    if _forked.available() and check.worth_sharing:
+        return PendingSecretCheck(_forked.Shared(check.parts, len(check.chunks))), [], unchecked
+    return None, check.findings(shared=False), unchecked
 
 
 # Below this many lines, forking (~10 ms for a 150 MiB process, and its copied pages) costs more than it saves.
 _MIN_FORKED_LINES = 2000
+# Lines per part of a shared check: the child sends each part's findings as it is done, and stops where this
+# process, once free, starts (about half of what the child has not reached yet).
+_LINES_PER_PART = 500
 
 
-def _halves(plan: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """The plan cut at a file boundary into two parts of about as many lines each; ([], plan) when it is short."""
-    total = sum(count for _, count in plan)
-    if total < _MIN_FORKED_LINES:
-        return [], plan
-    read = 0
-    for index, (_, count) in enumerate(plan):
-        if read + count / 2 >= total / 2:
-            return plan[:index], plan[index:]
-        read += count
-    return [], plan
+class _SecretCheck:
+    """The check of a reading plan ((path, how many of its first added lines) in path order), cut at file
+    boundaries into parts of about _LINES_PER_PART lines."""
+
+    def __init__(self, lines: DiffLines, plan: list[tuple[str, int]]) -> None:
+        self._lines = lines
+        self.chunks: list[list[tuple[str, int]]] = []
+        size = _LINES_PER_PART
+        for path, count in plan:
+            if size >= _LINES_PER_PART:
+                self.chunks.append([])
+                size = 0
+            self.chunks[-1].append((path, count))
+            size += count
+        self.worth_sharing = sum(count for _, count in plan) >= _MIN_FORKED_LINES and len(self.chunks) > 1
+
+    def findings(self, *, shared: bool) -> list[Finding]:
+        if shared and self.worth_sharing:
+            parts = _forked.Shared(self.parts, len(self.chunks)).results()
+        else:
+            parts = [found for _, found in self.parts(range(len(self.chunks)))]
+        return [finding for part in parts for finding in part]
+
+    def parts(self, indices: Sequence[int]) -> Iterator[tuple[int, list[Finding]]]:
+        """The findings of each part of `indices`, in that order, as each is done (`_forked.Work`)."""
+        self._lines.prepare([path for index in indices for path, _ in self.chunks[index]])
+        with detect_secrets_settings():
+            line_secrets = _LineSecrets()
+            for index in indices:
+                yield index, [finding for path, first in self.chunks[index]
+                              for finding in _file_secrets(line_secrets, self._lines, path, first)]  # fmt: skip
 
 
-def _secret_findings(lines: DiffLines, plan: list[tuple[str, int]]) -> list[Finding]:
-    """The findings of the files of `plan`, each read up to its count of added lines."""
-    findings: list[Finding] = []
-    if not plan:
-        return findings
-    lines.prepare([path for path, _ in plan])
-    with detect_secrets_settings():
-        line_secrets = _LineSecrets()
-        for path, first in plan:
-            numbered = sorted(lines.added[path].items())[:first]
-            seen: set[tuple[str, int]] = set()
-            for secret in line_secrets(numbered, path):
-                key = (secret.type, secret.line_number)
-                if key in seen:
-                    continue
-                seen.add(key)
-                hashed = secret_hash(secret.secret_value) if secret.secret_value else None
-                findings.append(Finding(
-                    tool=BUILTIN_TOOL, category="secret", severity="high", tool_severity="",
-                    rule_id=secret.type, message=f"{secret.type} on an added line", path=path,
-                    line=secret.line_number, introduced=True, secret_hash=hashed,
-                    fingerprint=fingerprint(BUILTIN_TOOL, secret.type, path, hashed),
-                ))
-    return findings
+def _file_secrets(line_secrets: _LineSecrets, lines: DiffLines, path: str, first: int) -> Iterator[Finding]:
+    """The findings of the first `first` added lines of `path`."""
+    numbered = sorted(lines.added[path].items())[:first]
+    seen: set[tuple[str, int]] = set()
+    for secret in line_secrets(numbered, path):
+        key = (secret.type, secret.line_number)
+        if key in seen:
+            continue
+        seen.add(key)
+        hashed = secret_hash(secret.secret_value) if secret.secret_value else None
+        yield Finding(
+            tool=BUILTIN_TOOL, category="secret", severity="high", tool_severity="",
+            rule_id=secret.type, message=f"{secret.type} on an added line", path=path,
+            line=secret.line_number, introduced=True, secret_hash=hashed,
+            fingerprint=fingerprint(BUILTIN_TOOL, secret.type, path, hashed),
+        )
 
 
 def _reading_plan(lines: DiffLines, max_lines: int | None) -> tuple[list[tuple[str, int]], int]:

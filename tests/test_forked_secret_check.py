@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -56,17 +57,17 @@ def _found(findings: list) -> list[tuple[str, int | None, str | None]]:  # type:
 
 
 @pytest.fixture
-def forking(monkeypatch: pytest.MonkeyPatch) -> list[_forked.Forked]:  # type: ignore[type-arg]
+def forking(monkeypatch: pytest.MonkeyPatch) -> list[_forked.Shared]:  # type: ignore[type-arg]
     """Forking allowed, as the `aigate` command allows it; every helper started is recorded."""
-    started: list[_forked.Forked] = []  # type: ignore[type-arg]
+    started: list[_forked.Shared] = []  # type: ignore[type-arg]
 
-    class Recorded(_forked.Forked):  # type: ignore[type-arg]
-        def __init__(self, function: object) -> None:
-            super().__init__(function)  # type: ignore[arg-type]
+    class Recorded(_forked.Shared):  # type: ignore[type-arg]
+        def __init__(self, work: object, parts: int) -> None:
+            super().__init__(work, parts)  # type: ignore[arg-type]
             started.append(self)
 
     monkeypatch.setattr(_forked, "_allowed", True)
-    monkeypatch.setattr(_forked, "Forked", Recorded)
+    monkeypatch.setattr(_forked, "Shared", Recorded)
     return started
 
 
@@ -141,45 +142,76 @@ def test_a_small_pr_or_other_threads_keep_the_check_here(tmp_path: Path, forking
     assert _forked.available()
 
 
-def test_a_failed_helper_is_done_again_here() -> None:
+def test_the_child_does_the_first_parts_and_this_process_the_rest() -> None:
+    parent = os.getpid()
+
+    def pids(parts: Sequence[int]) -> Iterator[tuple[int, int]]:
+        for index in parts:
+            if os.getpid() != parent:
+                time.sleep(0.2)  # the child is slower than this process's call for the results
+            yield index, os.getpid()
+
+    done = _forked.Shared(pids, 6).results()
+    child = done[0]
+    from_child = [index for index, pid in enumerate(done) if pid == child]
+    assert child != parent and from_child == list(range(len(from_child)))
+    assert done[len(from_child):] == [parent] * (6 - len(from_child)) and done[-1] == parent
+
+
+def test_the_child_stops_where_this_process_starts() -> None:
+    def slow(parts: Sequence[int]) -> Iterator[tuple[int, int]]:
+        for index in parts:
+            time.sleep(0.05)
+            yield index, os.getpid()
+
+    helper = _forked.Shared(slow, 40)
+    time.sleep(0.6)  # the child has done some parts
+    done = helper.results()
+    child = done[0]
+    from_child = [index for index, pid in enumerate(done) if pid == child]
+    assert child != os.getpid() and from_child == list(range(len(from_child)))
+    assert 0 < len(from_child) < 40 and done[-1] == os.getpid()
+
+
+def test_what_the_child_did_not_deliver_is_done_here() -> None:
     parent = os.getpid()
     calls: list[int] = []
 
-    def only_here() -> str:
-        calls.append(os.getpid())
-        if os.getpid() != parent:
-            raise RuntimeError("the child fails")
-        return "computed here"
+    def fails_there_at_2(parts: Sequence[int]) -> Iterator[tuple[int, int]]:
+        for index in parts:
+            if os.getpid() != parent and index == 2:
+                raise RuntimeError("the child fails")
+            calls.append(index)
+            yield index, os.getpid()
 
-    assert _forked.Forked(only_here).result() == "computed here"
-    assert calls == [parent]  # the child's attempt is not in this process's list
+    done = _forked.Shared(fails_there_at_2, 8).results()
+    assert done[0] == done[1] != parent and done[2:] == [parent] * 6
+    assert sorted(calls) == [2, 3, 4, 5, 6, 7]  # 0 and 1 came from the child: not done again here
 
-    def crashes_there() -> str:
-        if os.getpid() != parent:
-            os._exit(3)
-        return "computed here too"
+    def crashes_there(parts: Sequence[int]) -> Iterator[tuple[int, str]]:
+        for index in parts:
+            if os.getpid() != parent:
+                os._exit(3)
+            yield index, "here"
 
-    assert _forked.Forked(crashes_there).result() == "computed here too"
-
-    def from_the_child() -> int:
-        calls.append(os.getpid())
-        return os.getpid()
-
-    calls.clear()
-    child = _forked.Forked(from_the_child).result()
-    assert child != parent and calls == []  # the value came through the pipe
+    assert _forked.Shared(crashes_there, 5).results() == ["here"] * 5
 
 
 def test_the_callers_error_is_raised_as_without_the_helper(tmp_path: Path) -> None:
-    def fails() -> None:
+    def fails(parts: Sequence[int]) -> Iterator[tuple[int, None]]:
         raise RepositoryError(str(tmp_path), "git diff printed fewer counts than changes")
+        yield  # a generator
 
     with pytest.raises(RepositoryError, match="fewer counts"):
-        _forked.Forked(fails).result()
+        _forked.Shared(fails, 4).results()
 
 
 def test_cancel_leaves_no_child() -> None:
-    helper = _forked.Forked(lambda: time.sleep(60))
+    def sleeps(parts: Sequence[int]) -> Iterator[tuple[int, None]]:
+        time.sleep(60)
+        yield from ((index, None) for index in parts)
+
+    helper = _forked.Shared(sleeps, 2)
     pid = helper._pid
     assert pid > 0
     started = time.monotonic()

@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
+from aigate._pipes import widen
 from aigate.errors import RepositoryError
 from aigate.sources._io import MAX_INPUT_BYTES
 from aigate.sources.added_lines import DiffLines, LazyLines, read_diff_lines
@@ -545,7 +546,6 @@ def _change(record: _Raw, counts: tuple[str, str], source: str) -> dict[str, Any
 
 _SECTION_AT = b"\ndiff --git "
 _BLOCK_BYTES = 1 << 20
-_PIPE_BYTES = 1 << 20
 # Past this many files asked for, the whole patch is read instead of a patch of the files named: git matches
 # each of the PR's paths against every path named. On benchmarks/generate.py's 10,000-file PR (100-line hunks),
 # a patch of 200 of its paths took 0.06 s, of 1,000 0.3 s, of 2,000 0.5 s, the whole patch 0.8 s.
@@ -1141,7 +1141,7 @@ class _Git:
                 ) as process,
             ):
                 assert process.stdout is not None
-                _widen_pipe(process.stdout)
+                widen(process.stdout.fileno())  # git keeps diffing while the reader parses what it wrote
                 try:
                     while chunk := _read_some(process.stdout):
                         size += len(chunk)
@@ -1162,17 +1162,6 @@ class _Git:
             raise RepositoryError(self.source, f"cannot run git: {e.strerror or e}") from e
         if returncode != 0:
             raise RepositoryError(self.source, _git_reason(_decode(error_output), returncode))
-
-
-def _widen_pipe(stream: IO[bytes]) -> None:
-    """Lets git write up to 1 MiB ahead of the reader (Linux; 64 KiB by default), so that it keeps diffing while
-    the reader parses what it wrote."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
-    except (ImportError, OSError):
-        pass  # another system, or a lower pipe-max-size: the default buffer works, only slower
 
 
 def _read_some(stream: IO[bytes]) -> bytes:
