@@ -9,10 +9,8 @@ this is the process's one thread (forking beside other threads can copy a lock s
 from __future__ import annotations
 
 import os
-import pickle
 import select
 import signal
-import struct
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
@@ -28,8 +26,9 @@ T = TypeVar("T")
 Work = Callable[[Sequence[int]], Iterator[tuple[int, T]]]
 
 _allowed = False
-_FRAME = struct.Struct("<Q")
-_LIMIT = struct.Struct("<I")
+# A frame: its pickle's length in 8 bytes, then the pickle. The limit: 4 bytes.
+_FRAME_BYTES = 8
+_LIMIT_BYTES = 4
 
 
 def allow() -> None:
@@ -82,7 +81,7 @@ class Shared(Generic[T]):
             reached = max(self._received, default=-1) + 1
             limit = min(self._parts, reached + 1 + (self._parts - reached - 1) // 2)
             try:
-                os.write(self._limit, _LIMIT.pack(limit))
+                os.write(self._limit, limit.to_bytes(_LIMIT_BYTES, "little"))
             except OSError:  # the child is gone: its parts are done here
                 pass
             os.close(self._limit)
@@ -112,6 +111,8 @@ class Shared(Generic[T]):
 
     def _receive(self, *, wait: bool) -> None:
         """The parts the child has sent so far; with `wait`, every one until it closes the pipe."""
+        import pickle  # here and in the child: `aigate` imports this module before it knows whether it forks
+
         while True:
             if wait:
                 select.select([self._results], [], [])
@@ -124,12 +125,12 @@ class Shared(Generic[T]):
             if not chunk:
                 return
             self._buffer += chunk
-            while len(self._buffer) >= _FRAME.size:
-                (size,) = _FRAME.unpack_from(self._buffer)
-                if len(self._buffer) < _FRAME.size + size:
+            while len(self._buffer) >= _FRAME_BYTES:
+                size = int.from_bytes(self._buffer[:_FRAME_BYTES], "little")
+                if len(self._buffer) < _FRAME_BYTES + size:
                     break
-                frame = self._buffer[_FRAME.size:_FRAME.size + size]
-                self._buffer = self._buffer[_FRAME.size + size:]
+                frame = self._buffer[_FRAME_BYTES:_FRAME_BYTES + size]
+                self._buffer = self._buffer[_FRAME_BYTES + size:]
                 try:
                     index, result = pickle.loads(frame)
                 except Exception:  # noqa: BLE001, S112 - that part is done again here
@@ -147,15 +148,17 @@ def _stop(pid: int) -> None:
 def _run_child(work: Work[T], parts: int, results: int, limit_pipe: int) -> None:
     """In the child: each part's result into the pipe as it is done, until the parent's limit; never returns (no
     atexit handler, finalizer or buffered output of the parent runs twice)."""
+    import pickle
+
     status = 1
     limit = parts
     try:
         for index, result in work(range(parts)):
             data = pickle.dumps((index, result), protocol=pickle.HIGHEST_PROTOCOL)
-            _write_all(results, _FRAME.pack(len(data)) + data)
+            _write_all(results, len(data).to_bytes(_FRAME_BYTES, "little") + data)
             if limit == parts and select.select([limit_pipe], [], [], 0)[0]:
-                message = os.read(limit_pipe, _LIMIT.size)
-                limit = _LIMIT.unpack(message)[0] if len(message) == _LIMIT.size else parts
+                message = os.read(limit_pipe, _LIMIT_BYTES)
+                limit = int.from_bytes(message, "little") if len(message) == _LIMIT_BYTES else parts
             if index + 1 >= limit:
                 break
         status = 0
