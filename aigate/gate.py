@@ -142,19 +142,19 @@ class Gate:
         # decides on the document without its findings (most PRs have none); when it finds some, the engine
         # decides again on the whole document. Either way the decision is the whole document's.
         pending: list[PendingSecretCheck] = []
-        if document is None:
-            from aigate.document import require_diff_source
-
-            document = self.input_document(**sources, defer_secret_check=pending.append)
-            require_diff_source(sources.get("diff"), sources.get("repo"))
-        elif sources:
-            raise TypeError("give either an input document or its sources, not both")
-        elif not isinstance(document, InputDocument):
-            document = load_input_document(document)
-        if document.evaluated_on is None and self.config.data["exceptions"]:
-            # Exceptions expire by the day: the evaluation's day is part of the input (UTC).
-            document = document.model_copy(update={"evaluated_on": datetime.now(UTC).date().isoformat()})
         try:
+            if document is None:
+                from aigate.document import require_diff_source
+
+                document = self.input_document(**sources, defer_secret_check=pending.append)
+                require_diff_source(sources.get("diff"), sources.get("repo"))
+            elif sources:
+                raise TypeError("give either an input document or its sources, not both")
+            elif not isinstance(document, InputDocument):
+                document = load_input_document(document)
+            if document.evaluated_on is None and self.config.data["exceptions"]:
+                # Exceptions expire by the day: the evaluation's day is part of the input (UTC).
+                document = document.model_copy(update={"evaluated_on": datetime.now(UTC).date().isoformat()})
             canonical, raw, eval_ns = self._evaluated(document)
             for check in pending:
                 whole = check.completed(document)

@@ -16,7 +16,7 @@ import pytest
 
 from aigate import Gate, _forked
 from aigate._input_document import canonical_json
-from aigate.errors import RepositoryError
+from aigate.errors import EngineError, RepositoryError
 from aigate.scanning import PendingSecretCheck, builtin_secret_findings
 from aigate.sources.git_repo import read_repository
 from tests.gitrepo import GitRepo
@@ -106,6 +106,23 @@ def test_the_deferred_check_gives_the_whole_documents_decision(tmp_path: Path, f
     assert deferred.input_digest == expected.input_digest
     assert deferred.outcome == expected.outcome == "block"
     assert [v.model_dump() for v in deferred.violations] == [v.model_dump() for v in expected.violations]
+
+
+def test_an_engine_error_stops_the_helper(tmp_path: Path, forking: list, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    repo = _pr_repository(tmp_path / "repo", secrets=True)
+    gate = Gate()
+    children: list[int] = []
+
+    def fails(input_json: str) -> None:
+        children.append(forking[0]._pid)
+        raise EngineError("embedded engine: boom")
+
+    monkeypatch.setattr(gate.engine, "evaluate_json", fails)
+    with pytest.raises(EngineError, match="boom"):
+        gate.evaluate(repo=repo.root, base="main", head="claude/feature")
+    assert len(children) == 1 and children[0] > 0 and forking[0]._pid == -1
+    with pytest.raises(ChildProcessError):  # stopped and reaped
+        os.waitpid(children[0], os.WNOHANG)
 
 
 def test_a_clean_pr_keeps_the_document_decided_on(tmp_path: Path, forking: list) -> None:  # type: ignore[type-arg]
