@@ -334,19 +334,22 @@ class _LineSecrets:
         # of those regexes is found (most lines), only the others are asked (`_only_regexes`).
         plain = [plugin for plugin, _ in self._plugins if _only_regexes(plugin)]
         self._plain_regexes = tuple(regex for plugin in plain for regex in plugin.denylist)
+        # Each regex searched only in a line holding the text every match of it holds (`_required_text`).
+        self._plain_searches = tuple((_required_text(regex), regex.search) for regex in self._plain_regexes)
         self._not_plain = [(plugin, analyze) for plugin, analyze in self._plugins if plugin not in plain]
 
     def __call__(self, lines: list[tuple[int, str]], filename: str) -> Iterator[PotentialSecret]:
         from detect_secrets.util.code_snippet import get_code_snippet
 
         line_content = [text for _, text in lines]
+        searches = self._plain_searches
         for line_number, text in lines:
             line = text.rstrip()
             context = get_code_snippet(lines=line_content, line_number=line_number)
             if _filtered(self._line_filters, {"filename": filename, "line": line, "context": context}):
                 continue
             offered = {"filename": filename, "line": line, "line_number": line_number, "context": context}
-            found_by_regex = any(regex.search(line) for regex in self._plain_regexes)
+            found_by_regex = any((text is None or text in line) and search(line) for text, search in searches)
             for plugin, analyze in self._plugins if found_by_regex else self._not_plain:
                 for secret in analyze(offered) or ():
                     found = {"filename": secret.filename, "secret": secret.secret_value, "plugin": plugin, "line": line}
@@ -355,6 +358,22 @@ class _LineSecrets:
                     if _filtered(self._context_filters, {**found, "context": context}):
                         continue
                     yield secret
+
+
+def _required_text(regex: re.Pattern[str]) -> str | None:
+    """The longest run of literal characters the regex's top level holds (a sequence: each of its items is in every
+    match, in order), when it matches case: a line without it cannot match. None otherwise. Searching 45 regexes a
+    line was half of the check (0.15 s of 20,000 generated lines, 0.32 s of real code); looking for their texts
+    first, two thirds of that. Parsed by the stdlib's own parser of regexes."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    if regex.flags & re.IGNORECASE:
+        return None
+    longest = run = ""
+    for op, argument in _parser.parse(regex.pattern, regex.flags).data:
+        run = run + chr(argument) if op is _parser.LITERAL else ""
+        longest = max(longest, run, key=len)
+    return longest or None
 
 
 class _Injected:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, seed, settings
@@ -245,3 +246,54 @@ def test_plugins_that_only_look_for_their_regexes_are_asked_only_where_one_is_fo
         assert _only_regexes(AWSKeyDetector()) and not _only_regexes(Reworded())
         found = [s.type for s in line_secrets([(1, f"aws = {KEY_ID}"), (2, "nothing = here")], "a.py")]
         assert found == ["AWS Access Key"]
+
+
+def _plain_regexes() -> list[re.Pattern[str]]:
+    from aigate.scanning import _LineSecrets, detect_secrets_settings
+
+    with detect_secrets_settings():
+        return list(_LineSecrets()._plain_regexes)
+
+
+def test_each_plain_regex_is_searched_only_where_its_required_text_is() -> None:
+    """`_required_text`: every string holding a match of the regex holds the text (hypothesis writes strings
+    that match each regex, with text around them); the regexes that ignore case have none."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from aigate.scanning import _required_text
+
+    regexes = _plain_regexes()
+    texts = {regex.pattern: _required_text(regex) for regex in regexes}
+    assert sum(text is not None and len(text) >= 3 for text in texts.values()) >= 20
+    assert all(texts[regex.pattern] is None for regex in regexes if regex.flags & re.IGNORECASE)
+    assert _required_text(re.compile("(?:x|y)ab[0-9]+cde")) == "cde"
+    assert _required_text(re.compile("a|bc")) is None and _required_text(re.compile("a?b")) == "b"
+    with_text = [(regex, text) for regex in regexes if (text := texts[regex.pattern]) is not None]
+    assert len(with_text) >= 20
+
+    @settings(max_examples=3000, derandomize=True, suppress_health_check=list(HealthCheck), deadline=None)
+    @given(st.sampled_from(with_text).flatmap(lambda pair: st.tuples(st.just(pair), st.from_regex(pair[0]))))
+    def holds(generated: tuple[tuple[re.Pattern[str], str], str]) -> None:
+        (regex, text), string = generated
+        assert regex.search(string)
+        assert text in string
+
+    holds()
+
+
+def test_the_searches_answer_as_every_regex_on_real_code() -> None:
+    from aigate.scanning import _LineSecrets, detect_secrets_settings
+
+    root = Path(__file__).resolve().parent.parent
+    lines = [line for path in sorted(root.glob("[at]*/**/*.py")) for line in path.read_text().splitlines()]
+    lines += _SECRET_SHAPED + [f"  {line}  " for line in _SECRET_SHAPED]
+    with detect_secrets_settings():
+        line_secrets = _LineSecrets()
+    found = 0
+    for line in lines:
+        expected = any(regex.search(line) for regex in line_secrets._plain_regexes)
+        assert any((text is None or text in line) and search(line)
+                   for text, search in line_secrets._plain_searches) == expected, line
+        found += expected
+    assert found >= 10
