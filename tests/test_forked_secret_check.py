@@ -58,7 +58,12 @@ def _found(findings: list) -> list[tuple[str, int | None, str | None]]:  # type:
 
 @pytest.fixture
 def forking(monkeypatch: pytest.MonkeyPatch) -> list[_forked.Shared]:  # type: ignore[type-arg]
-    """Forking allowed, as the `aigate` command allows it; every helper started is recorded."""
+    """Forking allowed, as the `aigate` command allows it; every helper started is recorded. A thread an earlier
+    test left finishing is waited for: nothing forks beside another thread."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread():
+            thread.join(timeout=10)
+    assert threading.active_count() == 1, f"threads left running: {threading.enumerate()}"
     started: list[_forked.Shared] = []  # type: ignore[type-arg]
 
     class Recorded(_forked.Shared):  # type: ignore[type-arg]
