@@ -1,7 +1,7 @@
 """Work shared with a forked copy of this process, for the command line only: `aigate` runs one PR in a process of
 its own, and the machine's second CPU sits idle while Python works alone after git.
 
-The child only accelerates: a part it did not deliver (an exception, a crash, a result that does not unpickle)
+The child only accelerates: when it fails (an exception, a crash, a result that does not unpickle), all its work
 is done again in the caller, which then meets the same errors as without it.
 A library user's process (a bot's thread pool) never forks: `allow()` is the CLI's, and a fork happens only while
 this is the process's one thread (forking beside other threads can copy a lock some thread holds)."""
@@ -38,8 +38,12 @@ def allow() -> None:
 
 
 def available() -> bool:
-    """Whether a helper may be forked now."""
-    return _allowed and hasattr(os, "fork") and threading.active_count() == 1
+    """Whether a helper may be forked now. Not while SIGCHLD is ignored (a supervisor can start aigate so): the
+    kernel then reaps the child itself, and its exit status, which says whether its parts can be trusted, is lost."""
+    return (
+        _allowed and hasattr(os, "fork") and threading.active_count() == 1
+        and signal.getsignal(signal.SIGCHLD) != signal.SIG_IGN
+    )
 
 
 class Shared(Generic[T]):
@@ -92,11 +96,12 @@ class Shared(Generic[T]):
             raise
         finally:
             os.close(self._results)
-            os.waitpid(pid, 0)
+            succeeded = _reaped(pid)
         results = {**own, **self._received}
-        missing = [index for index in range(self._parts) if index not in results]
-        if missing:  # the child failed before delivering them: done here, with their errors
-            results.update(self._work(missing))
+        if not succeeded or len(results) < self._parts:
+            # The child failed: all is done again here as without it, so that its errors are met the same way (a
+            # part done alone can succeed where the whole fails: git's whole patch over its size limit).
+            return [result for _, result in self._work(range(self._parts))]
         return [results[index] for index in range(self._parts)]
 
     def cancel(self) -> None:
@@ -107,7 +112,7 @@ class Shared(Generic[T]):
         os.close(self._results)
         os.close(self._limit)
         _stop(pid)
-        os.waitpid(pid, 0)
+        _reaped(pid)
 
     def _receive(self, *, wait: bool) -> None:
         """The parts the child has sent so far; with `wait`, every one until it closes the pipe."""
@@ -136,6 +141,15 @@ class Shared(Generic[T]):
                 except Exception:  # noqa: BLE001, S112 - that part is done again here
                     continue
                 self._received[index] = result
+
+
+def _reaped(pid: int) -> bool:
+    """Waits for the child; whether it exited 0 (False when it cannot be known)."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:  # reaped by someone else: its status is lost
+        return False
+    return status == 0
 
 
 def _stop(pid: int) -> None:

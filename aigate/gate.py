@@ -140,13 +140,15 @@ class Gate:
         started = time.perf_counter()
         # From the command line, aigate's secret check of a large PR goes on in a forked helper while the engine
         # decides on the document without its findings (most PRs have none); when it finds some, the engine
-        # decides again on the whole document. Either way the decision is the whole document's.
+        # decides again on the whole document. Either way the decision is the whole document's. The embedded
+        # engine only: an OPA server would log the first decision as one of its own.
         pending: list[PendingSecretCheck] = []
         try:
             if document is None:
                 from aigate.document import require_diff_source
 
-                document = self.input_document(**sources, defer_secret_check=pending.append)
+                deferred = pending.append if self.engine.name == "embedded" else None
+                document = self.input_document(**sources, defer_secret_check=deferred)
                 require_diff_source(sources.get("diff"), sources.get("repo"))
             elif sources:
                 raise TypeError("give either an input document or its sources, not both")

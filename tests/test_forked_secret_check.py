@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -195,7 +196,7 @@ def test_the_child_stops_where_this_process_starts() -> None:
     assert 0 < len(from_child) < 40 and done[-1] == os.getpid()
 
 
-def test_what_the_child_did_not_deliver_is_done_here() -> None:
+def test_what_a_failed_child_did_is_done_again_here() -> None:
     parent = os.getpid()
     calls: list[int] = []
 
@@ -207,8 +208,8 @@ def test_what_the_child_did_not_deliver_is_done_here() -> None:
             yield index, os.getpid()
 
     done = _forked.Shared(fails_there_at_2, 8).results()
-    assert done[0] == done[1] != parent and done[2:] == [parent] * 6
-    assert sorted(calls) == [2, 3, 4, 5, 6, 7]  # 0 and 1 came from the child: not done again here
+    assert done == [parent] * 8  # the child failed: all of it is done here, as without it
+    assert calls[-8:] == list(range(8))
 
     def crashes_there(parts: Sequence[int]) -> Iterator[tuple[int, str]]:
         for index in parts:
@@ -217,6 +218,44 @@ def test_what_the_child_did_not_deliver_is_done_here() -> None:
             yield index, "here"
 
     assert _forked.Shared(crashes_there, 5).results() == ["here"] * 5
+
+
+def test_a_child_that_fails_on_the_whole_fails_here_too(tmp_path: Path) -> None:
+    """All of it is done again here, as without the helper: parts done alone could succeed where the whole
+    fails (git's whole patch over its size limit, where the patches of fewer paths are not)."""
+
+    def fails_on_the_whole(parts: Sequence[int]) -> Iterator[tuple[int, int]]:
+        if len(parts) == 6:
+            raise RepositoryError(str(tmp_path), "git diff output is larger than the 100-byte limit")
+        yield from ((index, index) for index in parts)
+
+    with pytest.raises(RepositoryError, match="larger than"):
+        _forked.Shared(fails_on_the_whole, 6).results()
+
+
+def test_no_helper_while_sigchld_is_ignored() -> None:
+    """The kernel would reap the child itself, and its exit status is what says its parts can be trusted."""
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        _forked.allow()
+        assert not _forked.available()
+        # Forked anyway, its status lost: all is done here.
+        parent = os.getpid()
+        assert _forked.Shared(_pids_slow_child(parent), 4).results() == [parent] * 4
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+        _forked._allowed = False
+    assert not _forked.available()
+
+
+def _pids_slow_child(parent: int) -> Callable[[Sequence[int]], Iterator[tuple[int, int]]]:
+    def pids(parts: Sequence[int]) -> Iterator[tuple[int, int]]:
+        for index in parts:
+            if os.getpid() != parent:
+                time.sleep(0.2)
+            yield index, os.getpid()
+
+    return pids
 
 
 def test_the_callers_error_is_raised_as_without_the_helper(tmp_path: Path) -> None:
