@@ -179,14 +179,15 @@ def assemble_scanning(
     if options.builtin_secrets:
         current = diff()
         if current is not None:
-            budget = options.builtin_secrets_max_lines
-            if defer_secrets:
-                part.pending_secrets, own, unchecked = _deferred_secret_check(current, budget)
-            else:
-                own, unchecked = builtin_secret_findings(current, max_lines=budget)
+            check = _SecretCheck(current, options.builtin_secrets_max_lines)
+            # Deferred: the helper goes on after this returns, and what is read is known up front (`unchecked`).
+            helper = check.started() if defer_secrets else None
+            own = check.findings() if helper is None else []
+            part.pending_secrets = None if helper is None else PendingSecretCheck(helper)
             part.findings.extend(own)
             part.reports.append(ScanReport(tool=BUILTIN_TOOL, format="builtin-secrets", source="diff",
-                                           categories=("secret",), findings=len(own), unchecked_lines=unchecked))
+                                           categories=("secret",), findings=len(own),
+                                           unchecked_lines=check.unchecked))
     return part
 
 
@@ -195,22 +196,8 @@ def builtin_secret_findings(lines: DiffLines, *, max_lines: int | None = None) -
     order, reading at most `max_lines` of them; returns the findings and how many added lines were left unread.
     From the command line, a forked copy of the process reads about the first half of the lines (detect-secrets
     is pure Python: ~30 µs a line, one CPU) while this one reads the rest; the findings keep the path order."""
-    if not lines.added:
-        return [], 0
-    plan, unchecked = _reading_plan(lines, max_lines)
-    return _SecretCheck(lines, plan).findings(shared=_forked.available()), unchecked
-
-
-def _deferred_secret_check(
-    lines: DiffLines, max_lines: int | None
-) -> tuple[PendingSecretCheck | None, list[Finding], int]:
-    """The check started in a forked helper when forking is allowed and its lines are many (then no findings
-    yet), else run here: (the helper or None, findings, lines left unread). What is read is known up front."""
-    plan, unchecked = _reading_plan(lines, max_lines)
-    check = _SecretCheck(lines, plan)
-    if _forked.available() and check.worth_sharing:
-        return PendingSecretCheck(_forked.Shared(check.parts, len(check.chunks))), [], unchecked
-    return None, check.findings(shared=False), unchecked
+    check = _SecretCheck(lines, max_lines)
+    return check.findings(), check.unchecked
 
 
 # Below this many lines, forking (~10 ms for a 150 MiB process, and its copied pages) costs more than it saves.
@@ -221,35 +208,46 @@ _LINES_PER_PART = 500
 
 
 class _SecretCheck:
-    """The check of a reading plan ((path, how many of its first added lines) in path order), cut at file
-    boundaries into parts of about _LINES_PER_PART lines."""
+    """The check of the added lines that at most `max_lines` allows (`_reading_plan`), cut at file boundaries into
+    parts of about _LINES_PER_PART lines; `unchecked`: how many added lines it leaves unread."""
 
-    def __init__(self, lines: DiffLines, plan: list[tuple[str, int]]) -> None:
+    def __init__(self, lines: DiffLines, max_lines: int | None) -> None:
         self._lines = lines
-        self.chunks: list[list[tuple[str, int]]] = []
+        plan, self.unchecked = _reading_plan(lines, max_lines)
+        self._chunks: list[list[tuple[str, int]]] = []
         size = _LINES_PER_PART
         for path, count in plan:
             if size >= _LINES_PER_PART:
-                self.chunks.append([])
+                self._chunks.append([])
                 size = 0
-            self.chunks[-1].append((path, count))
+            self._chunks[-1].append((path, count))
             size += count
-        self.worth_sharing = sum(count for _, count in plan) >= _MIN_FORKED_LINES and len(self.chunks) > 1
+        self._worth_sharing = sum(count for _, count in plan) >= _MIN_FORKED_LINES and len(self._chunks) > 1
 
-    def findings(self, *, shared: bool) -> list[Finding]:
-        if shared and self.worth_sharing:
-            parts = _forked.Shared(self.parts, len(self.chunks)).results()
+    def started(self) -> _forked.Shared[list[Finding]] | None:
+        """The check started in a forked helper, when forking is allowed now and the lines are many; else None."""
+        if not (self._worth_sharing and _forked.available()):
+            return None
+        return _forked.Shared(self._parts, len(self._chunks))
+
+    def findings(self) -> list[Finding]:
+        """Every finding, in path order: shared with a helper when `started` gives one, else all read here."""
+        if not self._chunks:  # nothing added: detect-secrets is not even set up
+            return []
+        helper = self.started()
+        if helper is not None:
+            parts = helper.results()
         else:
-            parts = [found for _, found in self.parts(range(len(self.chunks)))]
+            parts = [found for _, found in self._parts(range(len(self._chunks)))]
         return [finding for part in parts for finding in part]
 
-    def parts(self, indices: Sequence[int]) -> Iterator[tuple[int, list[Finding]]]:
+    def _parts(self, indices: Sequence[int]) -> Iterator[tuple[int, list[Finding]]]:
         """The findings of each part of `indices`, in that order, as each is done (`_forked.Work`)."""
-        self._lines.prepare([path for index in indices for path, _ in self.chunks[index]])
+        self._lines.prepare([path for index in indices for path, _ in self._chunks[index]])
         with detect_secrets_settings():
             line_secrets = _LineSecrets()
             for index in indices:
-                yield index, [finding for path, first in self.chunks[index]
+                yield index, [finding for path, first in self._chunks[index]
                               for finding in _file_secrets(line_secrets, self._lines, path, first)]  # fmt: skip
 
 

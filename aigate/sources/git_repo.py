@@ -467,7 +467,7 @@ def _read_raw_numstat(chunks: Iterable[bytes], source: str) -> tuple[list[_Raw],
     --numstat record in the same order; the records, and the change of each (its counts as numstat writes them)."""
     fields = _fields(chunks, source)
     records: list[_Raw] = []
-    counts: list[tuple[str, str]] = []
+    counted = 0  # numstat records read
     files: list[FileChange] = []
     pending: list[dict[str, Any]] = []
     for header in fields:
@@ -483,18 +483,18 @@ def _read_raw_numstat(chunks: Iterable[bytes], source: str) -> tuple[list[_Raw],
             continue
         # The first --numstat record: from here on, every record is one.
         for added, removed, path, old_path in _numstat_records(header, fields, source):
-            if len(counts) == len(records):
+            if counted == len(records):
                 raise RepositoryError(source, "git diff printed more counts than changes")
-            record = records[len(counts)]
+            record = records[counted]
             if (path, old_path) != (record.path, record.old_path):
                 problem = f"git diff printed counts for {path!r} where {record.path!r} was expected"
                 raise RepositoryError(source, problem)
-            counts.append((added, removed))
+            counted += 1
             pending.append(_change(record, (added, removed), source))
             if len(pending) == _CHANGES_PER_VALIDATION:
                 files.extend(_file_changes().validate_python(pending))
                 pending = []
-    if len(counts) != len(records):
+    if counted != len(records):
         raise RepositoryError(source, "git diff printed fewer counts than changes")
     files.extend(_file_changes().validate_python(pending))
     return records, tuple(files)
@@ -883,7 +883,6 @@ def _unexpected(source: str, record: bytes) -> RepositoryError:
 
 
 @cache
-@functools.cache
 def _file_changes() -> TypeAdapter[list[FileChange]]:
     from pydantic import TypeAdapter
 
