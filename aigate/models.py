@@ -229,7 +229,8 @@ class RegistryStatus(_Input):
     """What the package registry says about a dependency (checked for added and updated ones)."""
 
     # found / missing: the registry answered; unreachable: it did not (with `unreachable: warn`);
-    # unchecked: not looked up (an ecosystem without a registry check, or the check is off).
+    # unchecked: not looked up (an ecosystem without a registry check, the check is off, or the package comes
+    # from no registry: a workspace member, a local path, a git or URL source).
     status: Literal["found", "missing", "unreachable", "unchecked"] = "unchecked"
     # Where the answer came from: the registry itself, the cache, or the offline snapshot/allowlist.
     source: Literal["registry", "cache", "snapshot", "none"] = "none"

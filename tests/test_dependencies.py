@@ -390,3 +390,135 @@ def test_a_registry_url_that_is_no_http_url_is_one_clear_error(url: str, tmp_pat
     assert result.code == 2, result.stdout
     assert result.stderr == ("aigate: error: the pypi registry URL is not an http(s)://host URL: check "
                              "scanning.dependencies.registry.pypi_index_url (or PIP_INDEX_URL)\n")
+
+
+# --- dependencies no registry knows: workspace members, paths, git and URLs -------------------------------
+
+NOT_FROM_A_REGISTRY = {
+    "pyproject.toml": (
+        '[project]\nname = "app"\ndependencies = [\n  "requests>=2",\n  "member",\n  "vendored",\n  "fork",\n'
+        '  "wheel-at @ https://example.invalid/wheel-at-1.0-py3-none-any.whl",\n  "split",\n]\n'
+        '[tool.uv.workspace]\nmembers = ["packages/*"]\n'
+        '[tool.uv.sources]\nmember = { workspace = true }\nvendored = { path = "vendor/vendored", editable = true }\n'
+        'fork = { git = "https://example.invalid/fork", rev = "abc" }\n'
+        'split = [{ index = "internal", marker = "sys_platform == \'linux\'" },\n'
+        '         { path = "split", marker = "sys_platform != \'linux\'" }]\n'
+        '[tool.poetry.dependencies]\nlocal-poetry = { path = "../lp", develop = true }\n'
+        'git-poetry = { git = "https://example.invalid/gp.git" }\n',
+        {"requests", "split"}, {"member", "vendored", "fork", "wheel-at", "local-poetry", "git-poetry"}),
+    "Pipfile": ('[packages]\nrequests = "*"\nmine = {path = ".", editable = true}\n'
+                'theirs = {git = "https://example.invalid/t.git"}\n',
+                {"requests"}, {"mine", "theirs"}),
+    "uv.lock": ('[[package]]\nname = "idna"\nversion = "3.7"\n'
+                'source = { registry = "https://example.invalid/simple" }\n\n'
+                '[[package]]\nname = "strict-no-cover"\nversion = "0.1.1"\n'
+                'source = { git = "https://example.invalid/strict-no-cover#7fc4b3" }\n\n'
+                '[[package]]\nname = "member"\nversion = "0.0.0"\nsource = { editable = "packages/member" }\n',
+                {"idna"}, {"strict-no-cover"}),
+    "poetry.lock": ('[[package]]\nname = "certifi"\nversion = "2024.2.2"\n\n[package.source]\ntype = "legacy"\n'
+                    'url = "https://example.invalid/simple"\nreference = "internal"\n\n'
+                    '[[package]]\nname = "lib"\nversion = "0.1.0"\n\n'
+                    '[package.source]\ntype = "directory"\nurl = "../lib"\n',
+                    {"certifi"}, {"lib"}),
+    "package.json": (json.dumps({"name": "app", "dependencies": {
+                         "lodash": "^4.17.21", "alias": "npm:lodash@4", "ws-lib": "workspace:*", "here": "file:../here",
+                         "gh": "owner/repo#v1.0.0", "via-git": "git+https://example.invalid/v.git",
+                         "tarball": "https://example.invalid/t.tgz"}}, indent=2),
+                     {"lodash", "alias"}, {"ws-lib", "here", "gh", "via-git", "tarball"}),
+    "package-lock.json": (json.dumps({"lockfileVersion": 3, "packages": {
+                              "node_modules/lodash": {"version": "4.17.21",
+                                                      "resolved": "https://example.invalid/lodash/-/lodash-4.17.21.tgz"},
+                              "node_modules/via-git": {"version": "1.0.0",
+                                                       "resolved": "git+ssh://git@example.invalid/v.git#abc"},
+                              "node_modules/ws-lib": {"resolved": "packages/ws-lib", "link": True}}}, indent=2),
+                          {"lodash"}, {"via-git"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_FROM_A_REGISTRY))
+def test_where_each_dependency_comes_from(name: str) -> None:
+    text, registry, elsewhere = NOT_FROM_A_REGISTRY[name]
+    found = parse_manifest(name, text)
+    assert {key[1] for key, d in found.items() if d.from_registry} == registry
+    assert {key[1] for key, d in found.items() if not d.from_registry} == elsewhere
+
+
+@pytest.mark.parametrize("name", ["pyproject.toml", "Pipfile", "uv.lock", "poetry.lock", "package.json"])
+def test_where_each_dependency_comes_from_in_lines_alone(name: str) -> None:
+    # A diff's added lines: the source entries are lines of their own, read as such.
+    text, registry, elsewhere = NOT_FROM_A_REGISTRY[name]
+    found = parse_lines(name, text.splitlines())
+    assert {key[1] for key, d in found.items() if not d.from_registry} == elsewhere & {key[1] for key in found}
+    assert {key[1] for key, d in found.items() if d.from_registry} >= registry
+
+
+def test_cargo_workspace_dependencies_are_read() -> None:
+    text = ('[workspace]\nmembers = ["crates/*"]\n\n[workspace.dependencies]\nserde = "=1.0.200"\n'
+            'inner = { path = "crates/inner" }\n')
+    found = {key: (d.version, d.pinned) for key, d in parse_manifest("Cargo.toml", text).items()}
+    assert found == {("cargo", "serde"): ("1.0.200", True)}
+
+
+def _python_sdk_manifests() -> tuple[str, str, str]:
+    folder = Path(__file__).parent / "assets" / "manifests"
+    return tuple(  # type: ignore[return-value]
+        (folder / f"python-sdk-4caa41f6d{part}").read_text() for part in
+        ("-base.pyproject.toml", "-head.pyproject.toml", ".diff"))
+
+
+def _offline_gate(tmp_path: Path) -> Gate:
+    # Offline: a name missing from the snapshot counts as missing, so any lookup of the member would block.
+    (tmp_path / "snapshot").write_text("pypi:tomli\n")
+    return _gate("", tmp_path, {"offline": True, "snapshot": "snapshot"})
+
+
+def test_a_real_workspace_member_is_no_hallucination_from_the_diff(tmp_path: Path) -> None:
+    # modelcontextprotocol/python-sdk 4caa41f6d adds its uv workspace member `mcp-example-stories` to a dependency
+    # group; the same diff adds its `[tool.uv.sources]` entry. Recorded in tests/assets/manifests/SOURCES.md.
+    _, _, diff = _python_sdk_manifests()
+    gate = _offline_gate(tmp_path)
+    document = gate.input_document(pr=AI, diff=diff)
+    status = {d.name: (d.change, d.registry.status) for d in document.dependencies}
+    assert status["mcp-example-stories"] == ("added", "unchecked")
+    assert status["tomli"] == ("added", "found")
+    # Lines alone cannot tell a requirement from any other quoted string: the same diff's pyright path
+    # `"examples",` is read as one, and looked up (the line reader fails closed; --repo reads whole files).
+    assert status["examples"] == ("added", "missing") and len(status) == 3
+    hallucinated = [v.message for v in gate.evaluate(document).violations if v.rule == "hallucinated_package"]
+    assert len(hallucinated) == 1 and "examples" in hallucinated[0]
+
+
+def test_a_real_workspace_member_is_no_hallucination_from_the_repository(tmp_path: Path) -> None:
+    base, head, _ = _python_sdk_manifests()
+    repo = tmp_path / "r"
+    repo.mkdir()
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.email", "a@example.com")
+    git("config", "user.name", "A")
+    (repo / "pyproject.toml").write_text(base)
+    git("add", ".")
+    git("commit", "-qm", "base")
+    git("checkout", "-qb", "claude/stories")
+    (repo / "pyproject.toml").write_text(head)
+    git("commit", "-qam", "stories")
+    gate = _offline_gate(tmp_path)
+    document = gate.input_document(repo=repo, base="main", head="claude/stories")
+    status = {d.name: (d.change, d.registry.status) for d in document.dependencies}
+    assert status == {"mcp-example-stories": ("added", "unchecked"), "tomli": ("added", "found")}
+    assert "hallucinated_package" not in _rules(gate.evaluate(document))
+    # The member is still a dependency the other rules see: a deny list names it whatever its source.
+    denied = _gate("", tmp_path, {"offline": True, "snapshot": "snapshot"}, deny=["mcp-example-stories"])
+    assert "dependency_denied" in _rules(denied.evaluate(repo=repo, base="main", head="claude/stories"))
+
+
+def test_a_registry_name_with_a_local_source_elsewhere_is_still_looked_up(tmp_path: Path) -> None:
+    # Fails closed: when one manifest takes a name from the registry, it is looked up, whatever another says.
+    gate = _offline_gate(tmp_path)
+    diff = (_diff("pyproject.toml", ['mcp-example-stories = { workspace = true }']) +
+            _diff("requirements.txt", ["mcp-example-stories==1.0"]))
+    document = gate.input_document(pr=AI, diff=diff)
+    assert [(d.name, d.registry.status) for d in document.dependencies] == [("mcp-example-stories", "missing")]

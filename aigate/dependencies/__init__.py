@@ -58,23 +58,25 @@ def discover_dependencies(
     if not options.enabled or not manifests:
         return []
     lines = None if versions is not None else diff_lines()
-    found: dict[tuple[str, str, str], Dependency] = {}
+    found = _Found()
     for change in manifests:
         base, head = _declarations(change, versions, lines)
         for key, declared in head.items():
             before = base.get(key)
             if before is None:
-                _add(found, declared, "added", change.path)
+                found.add(declared, "added", change.path)
             elif before.version != declared.version:
-                _add(found, declared, "updated", change.path)
+                found.add(declared, "updated", change.path)
         for key, declared in base.items():
             if key not in head:
-                _add(found, declared, "removed", change.path)
+                found.add(declared, "removed", change.path)
     client = registry or RegistryClient(options.registry)
     popular = PopularNames(options.popular_names)
     result = []
-    for dependency in found.values():
-        if dependency.change != "removed":
+    for found_key, dependency in found.dependencies.items():
+        # No registry knows a workspace member, a local path, a git or URL source: neither the registry nor
+        # the popular names have a say (status stays "unchecked"); the deny list and pinning still do.
+        if dependency.change != "removed" and found_key in found.from_registry:
             near = popular.nearest(dependency.ecosystem, dependency.name)
             dependency = dependency.model_copy(update={
                 "registry": client.lookup(dependency.ecosystem, dependency.name),
@@ -105,15 +107,24 @@ def _declarations(
     return parse_lines(old_path, removed), parse_lines(change.path, added)
 
 
-def _add(found: dict[tuple[str, str, str], Dependency], declared: Declared, change: str, manifest: str) -> None:
-    key = (declared.ecosystem, declared.name, change)
-    existing = found.get(key)
-    if existing is not None:
-        # Declared in a manifest and its lock file: one dependency, pinned if either pins it.
-        if declared.pinned and not existing.pinned:
-            found[key] = existing.model_copy(update={"pinned": True, "version": declared.version})
-        return
-    found[key] = Dependency(
-        ecosystem=declared.ecosystem, name=declared.name, version=declared.version, change=change,
-        manifest=manifest, pinned=declared.pinned,
-    )
+@dataclass
+class _Found:
+    """The dependencies found so far, one per ecosystem, name and change, and which of them come from a registry."""
+
+    dependencies: dict[tuple[str, str, str], Dependency] = field(default_factory=dict)
+    from_registry: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def add(self, declared: Declared, change: str, manifest: str) -> None:
+        key = (declared.ecosystem, declared.name, change)
+        if declared.from_registry:  # any file that takes it from the registry has it looked up (fails closed)
+            self.from_registry.add(key)
+        existing = self.dependencies.get(key)
+        if existing is not None:
+            # Declared in a manifest and its lock file: one dependency, pinned if either pins it.
+            if declared.pinned and not existing.pinned:
+                self.dependencies[key] = existing.model_copy(update={"pinned": True, "version": declared.version})
+            return
+        self.dependencies[key] = Dependency(
+            ecosystem=declared.ecosystem, name=declared.name, version=declared.version, change=change,
+            manifest=manifest, pinned=declared.pinned,
+        )

@@ -12,7 +12,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -22,12 +22,15 @@ __all__ = ["Declared", "is_manifest", "manifest_kind", "parse_lines", "parse_man
 
 @dataclass(frozen=True)
 class Declared:
-    """One declared dependency: the version (exact when pinned, else the constraint) and whether it is pinned."""
+    """One declared dependency: the version (exact when pinned, else the constraint), whether it is pinned, and
+    whether it comes from its ecosystem's registry: a workspace member, a local path, a git or URL source does
+    not, and no registry knows its name."""
 
     ecosystem: str
     name: str
     version: str | None
     pinned: bool
+    from_registry: bool = True
 
 
 Declarations = dict[tuple[str, str], Declared]
@@ -84,8 +87,16 @@ def parse_lines(path: str, lines: Iterable[str]) -> Declarations:
 
 def _collect(found: Iterable[Declared]) -> Declarations:
     result: Declarations = {}
+    elsewhere = set()
     for declared in found:
-        result.setdefault((declared.ecosystem, declared.name), declared)
+        key = (declared.ecosystem, declared.name)
+        result.setdefault(key, declared)
+        if not declared.from_registry:
+            elsewhere.add(key)
+    # One file names where a package comes from once (`[tool.uv.sources]`, a Poetry path entry) and may list it
+    # as a requirement elsewhere: the source decides for every mention.
+    for key in elsewhere:
+        result[key] = replace(result[key], from_registry=False)
     return result
 
 
@@ -103,7 +114,8 @@ def _pep508(text: str) -> Declared | None:
     exact = [s.version for s in specifiers if s.operator in ("==", "===") and "*" not in s.version]
     pinned = len(specifiers) == 1 and bool(exact)
     version = exact[0] if pinned else (str(requirement.specifier) or None)
-    return Declared("pypi", canonicalize_name(requirement.name), version, pinned)
+    # A direct reference (`name @ https://…`, `name @ file:…`) is fetched from where it says, not the index.
+    return Declared("pypi", canonicalize_name(requirement.name), version, pinned, requirement.url is None)
 
 
 def _requirements(text: str) -> Iterator[Declared]:
@@ -119,6 +131,12 @@ def _requirements_line(line: str) -> Iterator[Declared]:
 
 def _pyproject(text: str) -> Iterator[Declared]:
     data = tomllib.loads(text)
+    elsewhere = _uv_sources_elsewhere(data.get("tool", {}).get("uv", {}).get("sources", {}))
+    for declared in _pyproject_requirements(data):
+        yield replace(declared, from_registry=False) if declared.name in elsewhere else declared
+
+
+def _pyproject_requirements(data: Mapping[str, Any]) -> Iterator[Declared]:
     project = data.get("project", {})
     for entry in project.get("dependencies", []):
         yield from _maybe(_pep508(entry))
@@ -138,12 +156,30 @@ def _pyproject(text: str) -> Iterator[Declared]:
                 yield _poetry(name, spec)
 
 
+_NOT_FROM_AN_INDEX = ("path", "git", "url", "file")  # uv, Poetry and Pipfile source keys naming another place
+
+
+def _uv_sources_elsewhere(sources: Mapping[str, Any]) -> set[str]:
+    """The packages `[tool.uv.sources]` takes from a workspace member, a path, git or a URL."""
+    names: set[str] = set()
+    for name, entry in sources.items():
+        entries = entry if isinstance(entry, list) else [entry]
+        if entries and all(_elsewhere(e) for e in entries):  # every marker's source, not just one
+            names.add(canonicalize_name(name))
+    return names
+
+
+def _elsewhere(spec: Any) -> bool:
+    return isinstance(spec, Mapping) and (spec.get("workspace") is True or any(k in spec for k in _NOT_FROM_AN_INDEX))
+
+
 def _poetry(name: str, spec: Any) -> Declared:
     version = spec.get("version") if isinstance(spec, Mapping) else spec
     text = str(version).strip() if version is not None else None
     # Poetry reads a bare version ("1.2.3") as exactly that version.
     pinned = bool(text) and bool(re.fullmatch(r"=?=?\s*\d[\w.+-]*", text or ""))
-    return Declared("pypi", canonicalize_name(name), text.lstrip("=").strip() if pinned and text else text, pinned)
+    version = text.lstrip("=").strip() if pinned and text else text
+    return Declared("pypi", canonicalize_name(name), version, pinned, not _elsewhere(spec))
 
 
 def _pyproject_line(line: str) -> Iterator[Declared]:
@@ -153,7 +189,14 @@ def _pyproject_line(line: str) -> Iterator[Declared]:
         return
     assignment = _TOML_ASSIGNMENT.fullmatch(line)
     if assignment and assignment["key"].lower() not in _NOT_DEPENDENCIES:
-        yield _poetry(assignment["key"], assignment["value"] or _inline_version(assignment["table"]))
+        if _inline_elsewhere(assignment["table"]):  # a `[tool.uv.sources]` or Poetry path/git entry
+            yield Declared("pypi", canonicalize_name(assignment["key"]), None, False, from_registry=False)
+        else:
+            yield _poetry(assignment["key"], assignment["value"] or _inline_version(assignment["table"]))
+
+
+def _inline_elsewhere(table: str | None) -> bool:
+    return bool(table) and bool(re.search(r"[{,]\s*(?:workspace\s*=\s*true|(?:path|git|url|file)\s*=)", table or ""))
 
 
 def _setup_cfg(text: str) -> Iterator[Declared]:
@@ -182,45 +225,62 @@ def _pipfile(text: str) -> Iterator[Declared]:
             yield _pipfile_entry(name, spec)
 
 
-def _pipfile_entry(name: str, spec: Any) -> Declared:
+def _pipfile_entry(name: str, spec: Any, from_registry: bool = True) -> Declared:
     version = spec.get("version") if isinstance(spec, Mapping) else spec
     text = None if version in (None, "*") else str(version)
     pinned = text is not None and text.startswith("==") and "*" not in text
-    return Declared("pypi", canonicalize_name(name), text[2:] if pinned and text else text, pinned)
+    from_registry = from_registry and not _elsewhere(spec)
+    return Declared("pypi", canonicalize_name(name), text[2:] if pinned and text else text, pinned, from_registry)
 
 
 def _pipfile_line(line: str) -> Iterator[Declared]:
     assignment = _TOML_ASSIGNMENT.fullmatch(line)
     if assignment and assignment["key"].lower() not in _NOT_DEPENDENCIES:
-        yield _pipfile_entry(assignment["key"], assignment["value"] or _inline_version(assignment["table"]))
+        version = assignment["value"] or _inline_version(assignment["table"])
+        yield _pipfile_entry(assignment["key"], version, not _inline_elsewhere(assignment["table"]))
+
+
+# Where a locked package comes from, other than an index: uv's `source = { git = … }` keys, and Poetry's
+# `[package.source] type = …` values.
+_LOCKED_ELSEWHERE = ("git", "path", "directory", "url", "file")
 
 
 def _python_lock(text: str) -> Iterator[Declared]:
     for package in tomllib.loads(text).get("package", []):
         source = package.get("source", {})
         if isinstance(source, Mapping) and ("virtual" in source or "editable" in source):
-            continue  # the project itself
-        yield Declared("pypi", canonicalize_name(package["name"]), str(package.get("version") or "") or None, True)
+            continue  # the project itself, or a member of its workspace
+        if isinstance(source, Mapping) and "type" in source:  # Poetry: "legacy" is an index
+            from_registry = source["type"] not in _LOCKED_ELSEWHERE
+        else:  # uv
+            from_registry = not isinstance(source, Mapping) or "registry" in source or not any(
+                k in source for k in _LOCKED_ELSEWHERE)
+        version = str(package.get("version") or "") or None
+        yield Declared("pypi", canonicalize_name(package["name"]), version, True, from_registry)
+
+
+_LOCK_SOURCE_ELSEWHERE = re.compile(
+    r"\s*source\s*=\s*\{\s*(?:git|path|directory|url)\s*=.*|\s*type\s*=\s*\"(?:git|directory|file|url)\"\s*"
+)
 
 
 def _python_lock_lines(lines: list[str]) -> Iterator[Declared]:
-    """`[[package]]` blocks as lines: a name, its version, and a source that is not the project itself."""
+    """`[[package]]` blocks as lines: a name, its version, a source that is not the project itself, and
+    whether that source is an index."""
     name = version = None
+    from_registry = True
     for line in [*lines, "[[package]]"]:
-        if line.strip() == "[[package]]":
-            if name is not None and version is not None:
-                yield Declared("pypi", canonicalize_name(name), version, True)
-            name = version = None
-            continue
         key = re.fullmatch(r"\s*(name|version)\s*=\s*\"([^\"]+)\"\s*", line)
-        if key and key[1] == "name":
+        if line.strip() == "[[package]]" or (key and key[1] == "name"):
             if name is not None and version is not None:
-                yield Declared("pypi", canonicalize_name(name), version, True)
-            name, version = key[2], None
+                yield Declared("pypi", canonicalize_name(name), version, True, from_registry)
+            name, version, from_registry = (key[2] if key else None), None, True
         elif key:
             version = key[2]
         elif re.match(r"\s*source\s*=\s*\{.*\b(editable|virtual)\b", line):
             name = None  # the project itself
+        elif _LOCK_SOURCE_ELSEWHERE.fullmatch(line):
+            from_registry = False
 
 
 # --- npm -------------------------------------------------------------------------------------------
@@ -234,9 +294,17 @@ _NPM_NON_DEPENDENCY_KEYS = {
 }  # fmt: skip
 
 
+# npm specs that fetch from somewhere else than the registry (npm's package-spec: a workspace, a folder, a
+# tarball URL, git, or a GitHub `owner/repo`); an `npm:` alias is the registry's.
+_NPM_ELSEWHERE = re.compile(
+    r"(?:workspace|file|link|git(?:\+\w+)?|github|gitlab|bitbucket|gist|https?):|[\w.-]+/[\w.-]+(?:#.*)?$"
+)
+
+
 def _npm(name: str, spec: str) -> Declared:
     pinned = bool(_EXACT_SEMVER.fullmatch(spec))
-    return Declared("npm", name.lower() if not name.startswith("@") else name, spec, pinned)
+    from_registry = not _NPM_ELSEWHERE.match(spec.strip())
+    return Declared("npm", name.lower() if not name.startswith("@") else name, spec, pinned, from_registry)
 
 
 def _package_json(text: str) -> Iterator[Declared]:
@@ -258,7 +326,8 @@ def _package_lock(text: str) -> Iterator[Declared]:
     if isinstance(packages, Mapping):
         for key, entry in packages.items():
             if "node_modules/" in key and isinstance(entry, Mapping) and not entry.get("link"):
-                yield Declared("npm", key.rsplit("node_modules/", 1)[1], entry.get("version"), True)
+                from_registry = not str(entry.get("resolved") or "").startswith(("git", "file:", "link:"))
+                yield Declared("npm", key.rsplit("node_modules/", 1)[1], entry.get("version"), True, from_registry)
         return
     for name, entry in (data.get("dependencies") or {}).items():  # lockfileVersion 1
         yield Declared("npm", name, entry.get("version") if isinstance(entry, Mapping) else None, True)
@@ -323,6 +392,8 @@ def _cargo(name: str, spec: Any) -> Declared:
 def _cargo_toml(text: str) -> Iterator[Declared]:
     data = tomllib.loads(text)
     tables = [data.get(k, {}) for k in ("dependencies", "dev-dependencies", "build-dependencies")]
+    # A workspace's root declares its members' shared dependencies once (members say `workspace = true`).
+    tables.append(data.get("workspace", {}).get("dependencies", {}))
     for target in data.get("target", {}).values():
         tables += [target.get(k, {}) for k in ("dependencies", "dev-dependencies", "build-dependencies")]
     for table in tables:
