@@ -7,13 +7,14 @@ turned into the regular expressions both engines run identically, tiers sorted, 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime
 import hashlib
 import json
 import math
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -51,6 +52,7 @@ __all__ = [
     "load_config",
     "parse_config_text",
     "read_config_file",
+    "with_ci_definitions",
 ]
 
 CONFIG_FILE_NAME = ".ai-code-gate.yml"
@@ -952,11 +954,31 @@ def config_input_paths(settings: Mapping[str, Any]) -> list[NamedInput]:
     return found
 
 
+def with_ci_definitions(config: GateConfig, patterns: Sequence[str]) -> GateConfig:
+    """`config`, with gate protection covering the files matching `patterns` too: the CI definitions a
+    repository's base revision includes or runs (`aigate.sources.ci_definitions`)."""
+    if not patterns:
+        return config
+    compiler = _Compiler(config.source, None)
+    gate = {**config.data["gate"], "files": _gate_files(compiler, config.settings, patterns)}
+    return dataclasses.replace(config, data={**config.data, "gate": gate})
+
+
 def _compile_gate_protection(compiler: _Compiler, settings: Mapping[str, Any]) -> dict[str, Any]:
     """The files whose change is a change to the gate itself: its config, the files it names (policies, custom
     policies and their schema, registry data, certificates), CI, owners."""
     protection = settings["policy"]["gate_protection"]
-    builtin = [f"/{CONFIG_FILE_NAME}", *GATE_FILE_PATTERNS]
+    return {
+        "enabled": protection["enabled"],
+        "apply_to_human": protection["apply_to_human"],
+        "files": _gate_files(compiler, settings),
+        "ignored_settings": [],
+    }
+
+
+def _gate_files(compiler: _Compiler, settings: Mapping[str, Any], ci_definitions: Sequence[str] = ()) -> dict[str, Any]:
+    protection = settings["policy"]["gate_protection"]
+    builtin = [f"/{CONFIG_FILE_NAME}", *GATE_FILE_PATTERNS, *ci_definitions]
     builtin.extend(
         "/" + _escape_glob(named.path) + ("/**" if named.kind == "folder" else "")
         for named in config_input_paths(settings)
@@ -964,13 +986,7 @@ def _compile_gate_protection(compiler: _Compiler, settings: Mapping[str, Any]) -
     )
     compiler.path_matcher(["policy", "gate_protection", "patterns"], protection["patterns"])  # errors name the index
     patterns = builtin + [p for p in protection["patterns"] if p not in builtin]
-    matcher = compiler.path_matcher(["policy", "gate_protection", "patterns"], patterns)
-    return {
-        "enabled": protection["enabled"],
-        "apply_to_human": protection["apply_to_human"],
-        "files": matcher,
-        "ignored_settings": [],
-    }
+    return compiler.path_matcher(["policy", "gate_protection", "patterns"], patterns)
 
 
 def _escape_glob(text: str) -> str:

@@ -31,6 +31,7 @@ from aigate.config import (
     config_input_paths,
     load_config,
     parse_config_yaml,
+    with_ci_definitions,
 )
 from aigate.engines.interface import MAX_POLICY_BYTES, PolicySet
 from aigate.errors import ConfigError, PolicyError, RepositoryError
@@ -68,7 +69,8 @@ def resolve_config(
         trusted = not _inside(path, checkout)
         # A trusted file's own folder is a place its admin chose for the files it writes.
         file_roots = roots if not trusted else (*roots, path.resolve().parent)
-        return load_config(config, trusted=trusted, write_roots=file_roots)
+        loaded = load_config(config, trusted=trusted, write_roots=file_roots)
+        return _with_base_ci(loaded, repo, base) if repo is not None and base else loaded
     if repo is not None and base:
         return _base_config(repo, base, checkout, roots)
     implicit = here / CONFIG_FILE_NAME
@@ -92,7 +94,7 @@ def _base_config(repo: Path, base: str, checkout: Path, roots: tuple[Path, ...])
         hint = missing_history_hint(repo, e.problem, base)
         raise ConfigError(f"{e.source}: {e.problem}" + (f"; {hint}" if hint else "")) from e
     if raw is None:
-        return load_config(None, write_roots=roots)
+        return _with_base_ci(load_config(None, write_roots=roots), repo, base)
     user, root = parse_config_yaml(raw, source=source)
     # The files the config names are the base revision's too: from the checkout, the PR being judged would
     # choose its own custom policies, their schema, the registry snapshot or the popular-name lists.
@@ -104,12 +106,26 @@ def _base_config(repo: Path, base: str, checkout: Path, roots: tuple[Path, ...])
                                 write_roots=roots, input_dir=inputs),
             policies=policy_sets.get("policy.policy_dir"), custom_policies=policy_sets.get("policy.custom_dir"),
         )  # fmt: skip
+        config = _with_base_ci(config, repo, base)
     except BaseException:
         shutil.rmtree(inputs, ignore_errors=True)
         raise
     # The copies live as long as the config that reads them.
     weakref.finalize(config, shutil.rmtree, inputs, ignore_errors=True)
     return config
+
+
+def _with_base_ci(config: GateConfig, repo: Path, base: str) -> GateConfig:
+    """`config`, protecting the CI definitions the base revision includes or runs as well (GitLab's local
+    includes, GitHub's local actions)."""
+    from aigate.sources.ci_definitions import ci_definition_patterns
+
+    try:
+        patterns = ci_definition_patterns(repo, base)
+    except RepositoryError:
+        # A base git cannot read: reading the PR from the repository fails on it next, with its own error.
+        return config
+    return with_ci_definitions(config, patterns)
 
 
 def _read_base_inputs(
