@@ -445,8 +445,12 @@ def test_where_each_dependency_comes_from(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["pyproject.toml", "Pipfile", "uv.lock", "poetry.lock", "package.json"])
 def test_where_each_dependency_comes_from_in_lines_alone(name: str) -> None:
-    # A diff's added lines: the source entries are lines of their own, read as such.
+    # A diff's added lines: the source entries are lines of their own, read as such. In pyproject.toml a line
+    # does not say its table, so a path or git entry does not speak for a requirement line of the same name
+    # (looked up: fails closed); uv's workspace-member line does.
     text, registry, elsewhere = NOT_FROM_A_REGISTRY[name]
+    if name == "pyproject.toml":
+        registry, elsewhere = registry | {"vendored", "fork"}, elsewhere - {"vendored", "fork"}
     found = parse_lines(name, text.splitlines())
     assert {key[1] for key, d in found.items() if not d.from_registry} == elsewhere & {key[1] for key in found}
     assert {key[1] for key, d in found.items() if d.from_registry} >= registry
@@ -522,3 +526,40 @@ def test_a_registry_name_with_a_local_source_elsewhere_is_still_looked_up(tmp_pa
             _diff("requirements.txt", ["mcp-example-stories==1.0"]))
     document = gate.input_document(pr=AI, diff=diff)
     assert [(d.name, d.registry.status) for d in document.dependencies] == [("mcp-example-stories", "missing")]
+
+
+# Shapes that name another source but that the tools still fetch from the registry (a review's evasions):
+# each must be looked up.
+STILL_FROM_THE_REGISTRY = {
+    "uv source for one platform": ("pyproject.toml", '[project]\nname = "app"\ndependencies = ["fastjson-utils>=1"]\n'
+                                   '[tool.uv.sources]\nfastjson-utils = { path = "vendor/f", '
+                                   'marker = "sys_platform == \'win32\'" }\n'),
+    "npm devDependency from a folder": ("package.json", json.dumps({
+        "name": "app", "dependencies": {"react-fast-hooks-x": "^1.2.0"},
+        "devDependencies": {"react-fast-hooks-x": "file:./stubs/react-fast-hooks-x"}})),
+    "a requirement and a Poetry path": ("pyproject.toml", '[project]\nname = "app"\n'
+                                        'dependencies = ["fastjson-utils>=1"]\n[tool.poetry.group.dev.dependencies]\n'
+                                        'fastjson-utils = { path = "stubs/f" }\n'),
+    "Pipfile keys pipenv ignores": ("Pipfile", '[packages]\nfastjson-utils = { version = "*", workspace = true }\n'
+                                    'yaml-speedups = { version = ">=1", url = "https://example.invalid/y" }\n'),
+}
+STILL_FROM_THE_REGISTRY_LINES = {
+    "a path entry in another table": ['    "fastjson-utils>=1",', "[tool.notes]",
+                                      'fastjson-utils = { path = "docs/fastjson-utils.md" }'],
+    "a path inside a string": ['fastjson-utils = { version = "^1.0", markers = "platform_release != \',path=\'" }'],
+}
+
+
+@pytest.mark.parametrize("case", sorted(STILL_FROM_THE_REGISTRY))
+def test_names_still_taken_from_the_registry_are_looked_up(case: str) -> None:
+    name, text = STILL_FROM_THE_REGISTRY[case]
+    found = parse_manifest(name, text)
+    assert found and all(d.from_registry for d in found.values())
+
+
+@pytest.mark.parametrize("case", sorted(STILL_FROM_THE_REGISTRY_LINES))
+def test_names_still_taken_from_the_registry_are_looked_up_from_lines(case: str, tmp_path: Path) -> None:
+    gate = _offline_gate(tmp_path)
+    document = gate.input_document(pr=AI, diff=_diff("pyproject.toml", STILL_FROM_THE_REGISTRY_LINES[case]))
+    assert [(d.name, d.registry.status) for d in document.dependencies] == [("fastjson-utils", "missing")]
+    assert "hallucinated_package" in _rules(gate.evaluate(document))

@@ -82,21 +82,28 @@ def parse_lines(path: str, lines: Iterable[str]) -> Declarations:
         return {}
     if kind in _MULTI_LINE:
         return _collect(_MULTI_LINE[kind](list(lines)))
-    return _collect(found for line in lines for found in _LINE[kind](line))
+    lines = list(lines)
+    found = _collect(found for line in lines for found in _LINE[kind](line))
+    if kind == "pyproject":
+        # Lines alone do not say which table a line is in; only uv's own shape of a workspace member
+        # (`name = { workspace = true }`, nothing else) is read as the source of the name's other mentions.
+        members = {canonicalize_name(m[1]) for line in lines if (m := _UV_WORKSPACE_MEMBER.fullmatch(line))}
+        found = {k: replace(d, from_registry=False) if d.name in members else d for k, d in found.items()}
+    return found
+
+
+_UV_WORKSPACE_MEMBER = re.compile(r"\s*\"?([A-Za-z0-9][\w.\-]*)\"?\s*=\s*\{\s*workspace\s*=\s*true\s*\}\s*(?:#.*)?")
 
 
 def _collect(found: Iterable[Declared]) -> Declarations:
+    """One declaration per ecosystem and name: the first, from its registry if any mention is (a name a
+    manifest takes from the registry in one place is fetched from it, whatever another table says)."""
     result: Declarations = {}
-    elsewhere = set()
     for declared in found:
         key = (declared.ecosystem, declared.name)
-        result.setdefault(key, declared)
-        if not declared.from_registry:
-            elsewhere.add(key)
-    # One file names where a package comes from once (`[tool.uv.sources]`, a Poetry path entry) and may list it
-    # as a requirement elsewhere: the source decides for every mention.
-    for key in elsewhere:
-        result[key] = replace(result[key], from_registry=False)
+        first = result.setdefault(key, declared)
+        if declared.from_registry and not first.from_registry:
+            result[key] = replace(first, from_registry=True)
     return result
 
 
@@ -156,21 +163,40 @@ def _pyproject_requirements(data: Mapping[str, Any]) -> Iterator[Declared]:
                 yield _poetry(name, spec)
 
 
-_NOT_FROM_AN_INDEX = ("path", "git", "url", "file")  # uv, Poetry and Pipfile source keys naming another place
+# The keys by which each tool takes a package from somewhere other than an index (uv: workspace = true too).
+_UV_ELSEWHERE = ("path", "git", "url")
+_POETRY_ELSEWHERE = ("path", "git", "url")
+_PIPFILE_ELSEWHERE = ("path", "file", "git", "hg", "svn", "bzr")
+# A source for some platforms, extras or groups only: elsewhere uv falls back to the index (and the others
+# install from it too), so the name is still the registry's.
+_PARTIAL = ("marker", "markers", "extra", "group")
 
 
 def _uv_sources_elsewhere(sources: Mapping[str, Any]) -> set[str]:
-    """The packages `[tool.uv.sources]` takes from a workspace member, a path, git or a URL."""
+    """The packages `[tool.uv.sources]` takes from a workspace member, a path, git or a URL, on every platform."""
     names: set[str] = set()
     for name, entry in sources.items():
         entries = entry if isinstance(entry, list) else [entry]
-        if entries and all(_elsewhere(e) for e in entries):  # every marker's source, not just one
+        if entries and all(_elsewhere(e, _UV_ELSEWHERE, workspace=True) for e in entries):
             names.add(canonicalize_name(name))
     return names
 
 
-def _elsewhere(spec: Any) -> bool:
-    return isinstance(spec, Mapping) and (spec.get("workspace") is True or any(k in spec for k in _NOT_FROM_AN_INDEX))
+def _elsewhere(spec: Any, keys: tuple[str, ...], *, workspace: bool = False) -> bool:
+    """Whether a source table takes the package from somewhere other than an index, always."""
+    if not isinstance(spec, Mapping) or any(k in spec for k in _PARTIAL):
+        return False
+    return (workspace and spec.get("workspace") is True) or any(k in spec for k in keys)
+
+
+def _inline_table(table: str | None) -> Any:
+    """A TOML inline table's value (None when it is not one): read by TOML, not searched for key-like text."""
+    if not table:
+        return None
+    try:
+        return tomllib.loads(f"x = {table}")["x"]
+    except tomllib.TOMLDecodeError:
+        return None
 
 
 def _poetry(name: str, spec: Any) -> Declared:
@@ -179,7 +205,7 @@ def _poetry(name: str, spec: Any) -> Declared:
     # Poetry reads a bare version ("1.2.3") as exactly that version.
     pinned = bool(text) and bool(re.fullmatch(r"=?=?\s*\d[\w.+-]*", text or ""))
     version = text.lstrip("=").strip() if pinned and text else text
-    return Declared("pypi", canonicalize_name(name), version, pinned, not _elsewhere(spec))
+    return Declared("pypi", canonicalize_name(name), version, pinned, not _elsewhere(spec, _POETRY_ELSEWHERE))
 
 
 def _pyproject_line(line: str) -> Iterator[Declared]:
@@ -189,14 +215,11 @@ def _pyproject_line(line: str) -> Iterator[Declared]:
         return
     assignment = _TOML_ASSIGNMENT.fullmatch(line)
     if assignment and assignment["key"].lower() not in _NOT_DEPENDENCIES:
-        if _inline_elsewhere(assignment["table"]):  # a `[tool.uv.sources]` or Poetry path/git entry
-            yield Declared("pypi", canonicalize_name(assignment["key"]), None, False, from_registry=False)
+        table = _inline_table(assignment["table"])
+        if table is not None:  # a Poetry entry, or a `[tool.uv.sources]` one
+            yield _poetry(assignment["key"], table)
         else:
             yield _poetry(assignment["key"], assignment["value"] or _inline_version(assignment["table"]))
-
-
-def _inline_elsewhere(table: str | None) -> bool:
-    return bool(table) and bool(re.search(r"[{,]\s*(?:workspace\s*=\s*true|(?:path|git|url|file)\s*=)", table or ""))
 
 
 def _setup_cfg(text: str) -> Iterator[Declared]:
@@ -225,19 +248,19 @@ def _pipfile(text: str) -> Iterator[Declared]:
             yield _pipfile_entry(name, spec)
 
 
-def _pipfile_entry(name: str, spec: Any, from_registry: bool = True) -> Declared:
+def _pipfile_entry(name: str, spec: Any) -> Declared:
     version = spec.get("version") if isinstance(spec, Mapping) else spec
     text = None if version in (None, "*") else str(version)
     pinned = text is not None and text.startswith("==") and "*" not in text
-    from_registry = from_registry and not _elsewhere(spec)
+    from_registry = not _elsewhere(spec, _PIPFILE_ELSEWHERE)
     return Declared("pypi", canonicalize_name(name), text[2:] if pinned and text else text, pinned, from_registry)
 
 
 def _pipfile_line(line: str) -> Iterator[Declared]:
     assignment = _TOML_ASSIGNMENT.fullmatch(line)
     if assignment and assignment["key"].lower() not in _NOT_DEPENDENCIES:
-        version = assignment["value"] or _inline_version(assignment["table"])
-        yield _pipfile_entry(assignment["key"], version, not _inline_elsewhere(assignment["table"]))
+        table = _inline_table(assignment["table"])
+        yield _pipfile_entry(assignment["key"], table if table is not None else assignment["value"])
 
 
 # Where a locked package comes from, other than an index: uv's `source = { git = … }` keys, and Poetry's
