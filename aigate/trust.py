@@ -119,12 +119,13 @@ def _with_base_ci(config: GateConfig, repo: Path, base: str) -> GateConfig:
     """`config`, protecting the CI definitions the base revision includes or runs as well (GitLab's local
     includes, GitHub's local actions)."""
     from aigate.sources.ci_definitions import ci_definition_patterns
+    from aigate.sources.git_repo import missing_history_hint
 
     try:
         patterns = ci_definition_patterns(repo, base)
-    except RepositoryError:
-        # A base git cannot read: reading the PR from the repository fails on it next, with its own error.
-        return config
+    except RepositoryError as e:
+        hint = missing_history_hint(repo, e.problem, base)
+        raise RepositoryError(e.source, e.problem + (f"; {hint}" if hint else "")) from e
     return with_ci_definitions(config, patterns)
 
 

@@ -43,6 +43,8 @@ __all__ = [
     "RepositorySnapshot",
     "prefetch",
     "read_repository",
+    "RevisionEntry",
+    "list_revision_files",
     "read_revision_blobs",
     "read_revision_file",
     "read_revision_tree",
@@ -974,32 +976,55 @@ def read_revision_tree(
     return tuple(sorted(files))
 
 
-def read_revision_blobs(repo: Path, revision: str, paths: Sequence[str], *, limit: int) -> dict[str, bytes]:
-    """The regular files at `revision` that are `paths` or lie below them, by path: one listing and one read
-    for all (`git show` of their blobs, split by the sizes the listing gives). Symbolic links, submodules and
-    files larger than `limit` bytes are left out."""
-    if not paths:
-        return {}
+class RevisionEntry(NamedTuple):
+    """One file of a revision's tree, as `git ls-tree -l` lists it."""
+
+    mode: str
+    object_id: str
+    size: int
+    path: str
+
+    @property
+    def is_file(self) -> bool:
+        return self.mode in ("100644", "100755")
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.mode == "120000"
+
+
+def list_revision_files(repo: Path, revision: str, paths: Sequence[str] | None) -> list[RevisionEntry]:
+    """The files (blobs: regular files and symbolic links) at `revision` that are `paths` or lie below them,
+    the paths taken literally (no pathspec magic or wildcards); None: every file."""
+    if paths is not None and not paths:
+        return []
     if not revision or revision.startswith("-"):
         raise RepositoryError(f"--repo {repo}", f"{revision!r} is not a revision")
-    git = _Git(repo)
-    arguments = ["ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options", revision, "--", *paths]
-    listing = _decode(git.run(arguments, limit=MAX_INPUT_BYTES))
-    wanted: list[tuple[str, str, int]] = []
-    for record in listing.split("\0"):
+    arguments = ["--literal-pathspecs", "ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options", revision,
+                 "--", *(paths or ())]  # fmt: skip
+    entries = []
+    for record in _decode(_Git(repo).run(arguments, limit=MAX_INPUT_BYTES)).split("\0"):
         meta, _, path = record.partition("\t")
         fields = meta.split()
-        if len(fields) == 4 and fields[0] in ("100644", "100755") and fields[3].isdigit() and int(fields[3]) <= limit:
-            wanted.append((path, fields[2], int(fields[3])))
-    if not wanted:
-        return {}
-    output = git.run(["show", "--no-textconv", *(object_id for _, object_id, _ in wanted)],
-                     limit=sum(size for _, _, size in wanted))
-    found, offset = {}, 0
-    for path, _, size in wanted:
-        found[path] = output[offset:offset + size]
-        offset += size
-    return found
+        if len(fields) == 4 and fields[1] == "blob" and fields[3].isdigit():
+            entries.append(RevisionEntry(fields[0], fields[2], int(fields[3]), path))
+    return entries
+
+
+def read_revision_blobs(repo: Path, entries: Sequence[RevisionEntry]) -> list[bytes]:
+    """The contents of `entries` (a symbolic link's is its target), in order: one `git show` of their blobs,
+    split by the sizes the listing gave."""
+    if not entries:
+        return []
+    output = _Git(repo).run(["show", "--no-textconv", *(e.object_id for e in entries)],
+                            limit=sum(e.size for e in entries))
+    contents, offset = [], 0
+    for entry in entries:
+        contents.append(output[offset:offset + entry.size])
+        offset += entry.size
+    if offset != len(output):
+        raise RepositoryError(f"--repo {repo}", "git show printed other sizes than git ls-tree listed")
+    return contents
 
 
 def _tree_entries(git: _Git, revision: str, path: str, *, recursive: bool) -> list[tuple[str, str, str, str]]:

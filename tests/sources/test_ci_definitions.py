@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 from gitrepo import GitRepo
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from aigate.patterns import compile_path_pattern
-from aigate.sources.ci_definitions import ci_definition_patterns
+from aigate.sources.ci_definitions import _gitlab_patterns, ci_definition_patterns
 
 GITLAB_CI = """\
 include:
@@ -82,7 +84,7 @@ def test_the_base_revisions_local_includes_and_actions(repo: GitRepo) -> None:
     assert set(ci_definition_patterns(repo.root, "main")) == {
         "/ci/jobs.yml", "/ci/common.yml", "/ci/child.yml", "/ci/nested/*.yml", "/ci/deep.yml",
         r"/ci/\[odd\]\ name.yml",
-        "/.github/actions/setup/**", "/tools/inner-action/**", "/action.yml", "/action.yaml",
+        "/.github/actions/setup", "/tools/inner-action", "/action.yml", "/action.yaml",
     }
 
 
@@ -145,3 +147,106 @@ def test_a_trusted_config_outside_the_checkout_protects_them_too(repo: GitRepo, 
                      cwd=repo.root)
     assert result.code == 1, result.stderr
     assert _gate_files(json.loads(result.stdout)) == {"ci/deep.yml"}
+
+
+# --- a review's evasions: each was a PR changing CI without gate_config_changed ------------------------
+
+def _base(tmp_path: Path, files: dict[str, str]) -> GitRepo:
+    repository = GitRepo(tmp_path / "r")
+    repository.commit("base", {"src/app.py": "print('hi')\n", **files})
+    return repository
+
+
+def _protected(patterns: tuple[str, ...], path: str) -> bool:
+    return any(re.search(compile_path_pattern(p).regex, path) for p in patterns)
+
+
+@pytest.mark.parametrize(("files", "changed"), [
+    # A file included by name inside a folder a wildcard also reads: its own includes are followed.
+    ({".gitlab-ci.yml": "include:\n  - local: 'ci/*.yml'\n  - local: 'ci/sub/deploy.yml'\n",
+      "ci/sub/deploy.yml": "include: 'ci/sub/secret.yml'\n", "ci/sub/secret.yml": "s: {script: [x]}\n"},
+     "ci/sub/secret.yml"),
+    # Two wildcards over one folder: both are read.
+    ({".gitlab-ci.yml": "include:\n  - 'ci/*.yml'\n  - 'ci/*.yaml'\n", "ci/a.yml": "include: 'lib/x.yml'\n",
+      "ci/b.yaml": "b: {script: [x]}\n", "lib/x.yml": "x: {script: [x]}\n"}, "lib/x.yml"),
+    # A `spec:` header: the pipeline is the second document.
+    ({".gitlab-ci.yml": "spec:\n  inputs:\n    env:\n      default: dev\n---\ninclude: ci/jobs.yml\n",
+      "ci/jobs.yml": "j: {script: [x]}\n"}, "ci/jobs.yml"),
+    # `**` inside a name also matches within one folder.
+    ({".gitlab-ci.yml": "include: 'ci/*-**.yml'\n", "ci/build-base.yml": "b: {script: [x]}\n"}, "ci/deploy-prod.yml"),
+    # Text git would read as pathspec magic is a file name.
+    ({".gitlab-ci.yml": "include: ['ci/a.yml', ':(exclude)legacy.yml']\n", "ci/a.yml": "a: {script: [x]}\n"},
+     "ci/a.yml"),
+    # Deeper than the old reader's 16 levels.
+    ({".gitlab-ci.yml": "include: ci/l1.yml\n",
+      **{f"ci/l{i}.yml": f"include: ci/l{i + 1}.yml\n" for i in range(1, 30)}}, "ci/l30.yml"),
+    # 150 workflows do not use up GitLab's 150 includes.
+    ({**{f".github/workflows/w{i:03}.yml": "on: [push]\njobs: {a: {runs-on: x, steps: [{run: echo}]}}\n"
+         for i in range(150)}, ".gitlab-ci.yml": "include: ci/deploy.yml\n", "ci/deploy.yml": "d: {}\n"},
+     "ci/deploy.yml"),
+])
+def test_included_files_the_first_reader_missed(tmp_path: Path, files: dict[str, str], changed: str) -> None:
+    assert _protected(ci_definition_patterns(_base(tmp_path, files).root, "HEAD"), changed)
+
+
+def test_a_symlinked_action_folder_protects_its_target(tmp_path: Path) -> None:
+    repository = _base(tmp_path, {
+        ".github/workflows/ci.yml": "jobs:\n  g:\n    steps:\n      - uses: ./.github/actions/setup\n",
+        "tools/setup/action.yml": "runs:\n  using: composite\n  steps:\n    - uses: ./tools/inner\n",
+    })
+    (repository.root / ".github/actions").mkdir(parents=True)
+    (repository.root / ".github/actions/setup").symlink_to("../../tools/setup")
+    repository.git("add", "-A")
+    repository.git("commit", "-qm", "link")
+    patterns = ci_definition_patterns(repository.root, "HEAD")
+    for path in (".github/actions/setup", "tools/setup/action.yml", "tools/setup/run.sh", "tools/inner/action.yml"):
+        assert _protected(patterns, path), path
+    assert not _protected(patterns, "tools/other/action.yml")
+
+
+def test_include_paths_no_pattern_can_hold_are_skipped(tmp_path: Path) -> None:
+    repository = _base(tmp_path, {".gitlab-ci.yml": 'include: ["ci/a.yml", "ci/a\\0b.yml", "ci/a\\nb.yml"]\n',
+                                  "ci/a.yml": "a: {}\n"})
+    assert ci_definition_patterns(repository.root, "HEAD") == ("/ci/a.yml",)
+
+
+def test_past_gitlabs_limits_the_gate_fails_closed(tmp_path: Path) -> None:
+    # More includes than GitLab runs: the protection cannot be complete, so the gate stops (exit 2).
+    files = {".gitlab-ci.yml": "include: 'ci/*.yml'\n", **{f"ci/j{i:03}.yml": "j: {}\n" for i in range(151)}}
+    repository = _base(tmp_path, files)
+    repository.git("checkout", "-q", "-b", "claude/x")
+    repository.commit("pr", {"src/app.py": "print('bye')\n"})
+    result = run_cli("evaluate", "--repo", ".", "--base", "main", "--head", "HEAD", cwd=repository.root)
+    assert result.code == 2
+    assert "CI definitions too many or too large" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def _gitlab_regex(local: str) -> str:
+    # GitLab's own translation of a local include's wildcards (Repository#search_files_by_wildcard_path):
+    # `**` is `.*?`, `*` is `[^/]*?`, the rest literal; the whole path must match.
+    return ".*?".join("[^/]*?".join(re.escape(p) for p in piece.split("*")) for piece in local.split("**"))
+
+
+_SEGMENT = st.text(alphabet="ab-.*", min_size=1, max_size=4).filter(lambda s: s not in (".", ".."))
+_NAME = st.text(alphabet="ab-.", min_size=1, max_size=3).filter(lambda s: s not in (".", ".."))
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+# Seeds, one per class: `*` then `**` in one name, `**` alone, at either end, three stars, `**` as a folder.
+@example("ci/*-**.yml", "ci/deploy-prod.yml")
+@example("ci/*-**.yml", "ci/a-b/c.yml")
+@example("**.yml", "a/b.yml")
+@example("ci/a**", "ci/ab")
+@example("ci/***b", "ci/a/b")
+@example("ci/**/a", "ci/a")
+@example("ci/**/a", "ci/b/a")
+@example("**", "a")
+@given(st.lists(_SEGMENT, min_size=1, max_size=3).map("/".join).filter(lambda p: p.count("**") <= 3),
+       st.lists(_NAME, min_size=1, max_size=4).map("/".join))
+def test_gitlab_wildcards_are_protected_as_gitlab_matches_them(local: str, path: str) -> None:
+    ours = any(re.search(compile_path_pattern(p).regex, path) for p in _gitlab_patterns(local))
+    gitlab = re.fullmatch(_gitlab_regex(local), path) is not None
+    # Every file GitLab includes is protected; whatever else is, is a folder holding one GitLab could include.
+    assert ours or not gitlab
+    parents = ["/".join(path.split("/")[:n]) for n in range(1, path.count("/") + 1)]
+    assert not ours or gitlab or any(re.fullmatch(_gitlab_regex(local), p) for p in parents)
