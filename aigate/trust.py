@@ -121,6 +121,8 @@ def _with_base_ci(config: GateConfig, repo: Path, base: str) -> GateConfig:
     from aigate.sources.ci_definitions import ci_definition_patterns
     from aigate.sources.git_repo import missing_history_hint
 
+    if not config.settings["policy"]["gate_protection"]["enabled"]:
+        return config  # nothing is protected: nothing to read, nor to fail on
     try:
         patterns = ci_definition_patterns(repo, base)
     except RepositoryError as e:

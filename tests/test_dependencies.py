@@ -446,11 +446,11 @@ def test_where_each_dependency_comes_from(name: str) -> None:
 @pytest.mark.parametrize("name", ["pyproject.toml", "Pipfile", "uv.lock", "poetry.lock", "package.json"])
 def test_where_each_dependency_comes_from_in_lines_alone(name: str) -> None:
     # A diff's added lines: the source entries are lines of their own, read as such. In pyproject.toml a line
-    # does not say its table, so a path or git entry does not speak for a requirement line of the same name
-    # (looked up: fails closed); uv's workspace-member line does.
+    # does not say its table, so a source entry does not speak for a requirement line of the same name (looked
+    # up: fails closed).
     text, registry, elsewhere = NOT_FROM_A_REGISTRY[name]
     if name == "pyproject.toml":
-        registry, elsewhere = registry | {"vendored", "fork"}, elsewhere - {"vendored", "fork"}
+        registry, elsewhere = registry | {"vendored", "fork", "member"}, elsewhere - {"vendored", "fork", "member"}
     found = parse_lines(name, text.splitlines())
     assert {key[1] for key, d in found.items() if not d.from_registry} == elsewhere & {key[1] for key in found}
     assert {key[1] for key, d in found.items() if d.from_registry} >= registry
@@ -476,20 +476,18 @@ def _offline_gate(tmp_path: Path) -> Gate:
     return _gate("", tmp_path, {"offline": True, "snapshot": "snapshot"})
 
 
-def test_a_real_workspace_member_is_no_hallucination_from_the_diff(tmp_path: Path) -> None:
+def test_a_real_workspace_member_from_the_diff_alone_is_looked_up(tmp_path: Path) -> None:
     # modelcontextprotocol/python-sdk 4caa41f6d adds its uv workspace member `mcp-example-stories` to a dependency
     # group; the same diff adds its `[tool.uv.sources]` entry. Recorded in tests/assets/manifests/SOURCES.md.
+    # Lines alone do not say their table (`name = { workspace = true }` under [tool.notes] names no source), so
+    # the line reader fails closed: the member, and the same diff's pyright path `"examples",` read as a
+    # requirement, are looked up. --repo reads the whole files (next test).
     _, _, diff = _python_sdk_manifests()
     gate = _offline_gate(tmp_path)
     document = gate.input_document(pr=AI, diff=diff)
     status = {d.name: (d.change, d.registry.status) for d in document.dependencies}
-    assert status["mcp-example-stories"] == ("added", "unchecked")
-    assert status["tomli"] == ("added", "found")
-    # Lines alone cannot tell a requirement from any other quoted string: the same diff's pyright path
-    # `"examples",` is read as one, and looked up (the line reader fails closed; --repo reads whole files).
-    assert status["examples"] == ("added", "missing") and len(status) == 3
-    hallucinated = [v.message for v in gate.evaluate(document).violations if v.rule == "hallucinated_package"]
-    assert len(hallucinated) == 1 and "examples" in hallucinated[0]
+    assert status == {"mcp-example-stories": ("added", "missing"), "tomli": ("added", "found"),
+                      "examples": ("added", "missing")}
 
 
 def test_a_real_workspace_member_is_no_hallucination_from_the_repository(tmp_path: Path) -> None:
@@ -546,6 +544,8 @@ STILL_FROM_THE_REGISTRY = {
 STILL_FROM_THE_REGISTRY_LINES = {
     "a path entry in another table": ['    "fastjson-utils>=1",', "[tool.notes]",
                                       'fastjson-utils = { path = "docs/fastjson-utils.md" }'],
+    "a workspace entry in another table": ['    "fastjson-utils>=1",', "[tool.notes]",
+                                           "fastjson-utils = { workspace = true }"],
     "a path inside a string": ['fastjson-utils = { version = "^1.0", markers = "platform_release != \',path=\'" }'],
 }
 
@@ -563,3 +563,13 @@ def test_names_still_taken_from_the_registry_are_looked_up_from_lines(case: str,
     document = gate.input_document(pr=AI, diff=_diff("pyproject.toml", STILL_FROM_THE_REGISTRY_LINES[case]))
     assert [(d.name, d.registry.status) for d in document.dependencies] == [("fastjson-utils", "missing")]
     assert "hallucinated_package" in _rules(gate.evaluate(document))
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("pyproject.toml", '[tool.poetry.dependencies]\nwinhelper = { path = "packages/winhelper", develop = true, '
+                       'markers = "sys_platform == \'win32\'" }\n'),
+    ("Pipfile", '[packages]\nwinhelper = { path = "packages/winhelper", markers = "sys_platform == \'win32\'" }\n'),
+])
+def test_a_poetry_or_pipfile_marker_only_limits_where_a_path_entry_installs(name: str, text: str) -> None:
+    # Unlike uv's sources, Poetry and pipenv never fall back to the index where the marker does not hold.
+    assert [d.from_registry for d in parse_manifest(name, text).values()] == [False]

@@ -82,17 +82,9 @@ def parse_lines(path: str, lines: Iterable[str]) -> Declarations:
         return {}
     if kind in _MULTI_LINE:
         return _collect(_MULTI_LINE[kind](list(lines)))
-    lines = list(lines)
-    found = _collect(found for line in lines for found in _LINE[kind](line))
-    if kind == "pyproject":
-        # Lines alone do not say which table a line is in; only uv's own shape of a workspace member
-        # (`name = { workspace = true }`, nothing else) is read as the source of the name's other mentions.
-        members = {canonicalize_name(m[1]) for line in lines if (m := _UV_WORKSPACE_MEMBER.fullmatch(line))}
-        found = {k: replace(d, from_registry=False) if d.name in members else d for k, d in found.items()}
-    return found
-
-
-_UV_WORKSPACE_MEMBER = re.compile(r"\s*\"?([A-Za-z0-9][\w.\-]*)\"?\s*=\s*\{\s*workspace\s*=\s*true\s*\}\s*(?:#.*)?")
+    # Lines alone do not say which table a line is in: a source entry (`name = { path = … }`) does not speak
+    # for a requirement line of the same name, which is looked up.
+    return _collect(found for line in lines for found in _LINE[kind](line))
 
 
 def _collect(found: Iterable[Declared]) -> Declarations:
@@ -167,9 +159,9 @@ def _pyproject_requirements(data: Mapping[str, Any]) -> Iterator[Declared]:
 _UV_ELSEWHERE = ("path", "git", "url")
 _POETRY_ELSEWHERE = ("path", "git", "url")
 _PIPFILE_ELSEWHERE = ("path", "file", "git", "hg", "svn", "bzr")
-# A source for some platforms, extras or groups only: elsewhere uv falls back to the index (and the others
-# install from it too), so the name is still the registry's.
-_PARTIAL = ("marker", "markers", "extra", "group")
+# A uv source for some platforms, extras or groups only: elsewhere uv falls back to the index, so the name is
+# still the registry's. (A Poetry or Pipfile marker only limits where the entry is installed.)
+_UV_PARTIAL = ("marker", "extra", "group")
 
 
 def _uv_sources_elsewhere(sources: Mapping[str, Any]) -> set[str]:
@@ -177,14 +169,14 @@ def _uv_sources_elsewhere(sources: Mapping[str, Any]) -> set[str]:
     names: set[str] = set()
     for name, entry in sources.items():
         entries = entry if isinstance(entry, list) else [entry]
-        if entries and all(_elsewhere(e, _UV_ELSEWHERE, workspace=True) for e in entries):
+        if entries and all(_elsewhere(e, _UV_ELSEWHERE, workspace=True, partial=_UV_PARTIAL) for e in entries):
             names.add(canonicalize_name(name))
     return names
 
 
-def _elsewhere(spec: Any, keys: tuple[str, ...], *, workspace: bool = False) -> bool:
+def _elsewhere(spec: Any, keys: tuple[str, ...], *, workspace: bool = False, partial: tuple[str, ...] = ()) -> bool:
     """Whether a source table takes the package from somewhere other than an index, always."""
-    if not isinstance(spec, Mapping) or any(k in spec for k in _PARTIAL):
+    if not isinstance(spec, Mapping) or any(k in spec for k in partial):
         return False
     return (workspace and spec.get("workspace") is True) or any(k in spec for k in keys)
 

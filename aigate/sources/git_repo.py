@@ -993,15 +993,19 @@ class RevisionEntry(NamedTuple):
         return self.mode == "120000"
 
 
-def list_revision_files(repo: Path, revision: str, paths: Sequence[str] | None) -> list[RevisionEntry]:
-    """The files (blobs: regular files and symbolic links) at `revision` that are `paths` or lie below them,
-    the paths taken literally (no pathspec magic or wildcards); None: every file."""
+def list_revision_files(
+    repo: Path, revision: str, paths: Sequence[str] | None, *, recursive: bool = True
+) -> list[RevisionEntry]:
+    """The files (blobs: regular files and symbolic links) at `revision` that are `paths` or lie below them
+    (not below them: `recursive=False`), the paths taken literally (no pathspec magic or wildcards); None:
+    every file."""
     if paths is not None and not paths:
         return []
     if not revision or revision.startswith("-"):
         raise RepositoryError(f"--repo {repo}", f"{revision!r} is not a revision")
-    arguments = ["--literal-pathspecs", "ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options", revision,
-                 "--", *(paths or ())]  # fmt: skip
+    # git 2.39 reads a `--` after --end-of-options as a path: only written before paths.
+    arguments = ["--literal-pathspecs", "ls-tree", *(["-r"] if recursive else []), "-l", "-z", "--full-tree",
+                 "--end-of-options", revision, *(["--", *paths] if paths else [])]  # fmt: skip
     entries = []
     for record in _decode(_Git(repo).run(arguments, limit=MAX_INPUT_BYTES)).split("\0"):
         meta, _, path = record.partition("\t")

@@ -84,7 +84,7 @@ def test_the_base_revisions_local_includes_and_actions(repo: GitRepo) -> None:
     assert set(ci_definition_patterns(repo.root, "main")) == {
         "/ci/jobs.yml", "/ci/common.yml", "/ci/child.yml", "/ci/nested/*.yml", "/ci/deep.yml",
         r"/ci/\[odd\]\ name.yml",
-        "/.github/actions/setup", "/tools/inner-action", "/action.yml", "/action.yaml",
+        "/.github/actions/setup", "/tools/inner-action", "/tools/inner-action/index.js", "/action.yml", "/action.yaml",
     }
 
 
@@ -210,15 +210,31 @@ def test_include_paths_no_pattern_can_hold_are_skipped(tmp_path: Path) -> None:
     assert ci_definition_patterns(repository.root, "HEAD") == ("/ci/a.yml",)
 
 
-def test_past_gitlabs_limits_the_gate_fails_closed(tmp_path: Path) -> None:
-    # More includes than GitLab runs: the protection cannot be complete, so the gate stops (exit 2).
-    files = {".gitlab-ci.yml": "include: 'ci/*.yml'\n", **{f"ci/j{i:03}.yml": "j: {}\n" for i in range(151)}}
+def test_past_the_reading_budget_the_gate_fails_closed(tmp_path: Path) -> None:
+    # More definitions than aigate reads (2,000 files; GitLab itself runs 150 includes unless an admin raises
+    # it): the protection cannot be complete, so the gate stops (exit 2), unless gate protection is off.
+    files = {".gitlab-ci.yml": "include: 'ci/*.yml'\n", **{f"ci/j{i:04}.yml": "j: {}\n" for i in range(2001)}}
     repository = _base(tmp_path, files)
     repository.git("checkout", "-q", "-b", "claude/x")
     repository.commit("pr", {"src/app.py": "print('bye')\n"})
     result = run_cli("evaluate", "--repo", ".", "--base", "main", "--head", "HEAD", cwd=repository.root)
     assert result.code == 2
     assert "CI definitions too many or too large" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    repository.git("checkout", "-q", "main")
+    repository.commit("off", {".ai-code-gate.yml": "policy:\n  gate_protection:\n    enabled: false\n"})
+    repository.git("checkout", "-q", "claude/x")
+    repository.git("rebase", "-q", "main")
+    result = run_cli("evaluate", "--repo", ".", "--base", "main", "--head", "HEAD", cwd=repository.root)
+    assert result.code == 0, result.stderr
+
+
+def test_gitlabs_own_limits_are_not_aigates(tmp_path: Path) -> None:
+    # 150 includes (GitLab's default limit, the root not counted), and a child pipeline with its own.
+    files = {".gitlab-ci.yml": "include: 'ci/*.yml'\nchild:\n  trigger:\n    include: 'child/*.yml'\n",
+             **{f"ci/j{i:03}.yml": "j: {}\n" for i in range(150)},
+             **{f"child/c{i:02}.yml": "c: {}\n" for i in range(60)}}
+    patterns = ci_definition_patterns(_base(tmp_path, files).root, "HEAD")
+    assert patterns == ("/ci/*.yml", "/child/*.yml")
 
 
 def _gitlab_regex(local: str) -> str:
@@ -250,3 +266,50 @@ def test_gitlab_wildcards_are_protected_as_gitlab_matches_them(local: str, path:
     assert ours or not gitlab
     parents = ["/".join(path.split("/")[:n]) for n in range(1, path.count("/") + 1)]
     assert not ours or gitlab or any(re.fullmatch(_gitlab_regex(local), p) for p in parents)
+
+
+@pytest.mark.parametrize(("files", "changed"), [
+    # A wildcard at the top: the whole tree is listed, and what it matches is read.
+    ({".gitlab-ci.yml": "include: '**/ci.yml'\n", "pkg/ci.yml": "include: shared/deploy.yml\n",
+      "shared/deploy.yml": "d: {}\n"}, "shared/deploy.yml"),
+    ({".gitlab-ci.yml": "include: ['*.ci.yml', ci/jobs.yml]\n", "ci/jobs.yml": "include: ci/deploy.yml\n",
+      "ci/deploy.yml": "d: {}\n", "x.ci.yml": "x: {}\n"}, "ci/deploy.yml"),
+    # An empty document after the pipeline.
+    ({".gitlab-ci.yml": "include: ci/jobs.yml\n---\n", "ci/jobs.yml": "j: {}\n"}, "ci/jobs.yml"),
+    # Scalars YAML's safe loader refuses but CI reads as text.
+    ({".gitlab-ci.yml": "variables: {SEP: =, CUTOFF: 2024-02-30}\ninclude: ci/jobs.yml\n", "ci/jobs.yml": "j: {}\n"},
+     "ci/jobs.yml"),
+    ({".github/workflows/ci.yml": "env: {SEP: =}\njobs:\n  a:\n    steps:\n      - uses: ./tools/act\n",
+      "tools/act/action.yml": "runs: {using: node20, main: index.js}\n"}, "tools/act/index.js"),
+    # A definition YAML cannot read: the paths it names the way includes are written are protected.
+    ({".gitlab-ci.yml": "? [a, b]\n: c\ninclude:\n  - local: ci/jobs.yml\n", "ci/jobs.yml": "j: {}\n"},
+     "ci/jobs.yml"),
+    # The project's own component, as GitLab has a project test its components.
+    ({".gitlab-ci.yml": "include:\n  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/build@$CI_COMMIT_SHA\n",
+      "templates/build.yml": "b: {}\n"}, "templates/build.yml"),
+    # An action at the top runs its `runs.main`.
+    ({".github/workflows/ci.yml": "jobs:\n  a:\n    steps:\n      - uses: ./\n",
+      "action.yml": "runs:\n  using: node20\n  main: dist/index.js\n"}, "dist/index.js"),
+])
+def test_definitions_the_second_reader_missed(tmp_path: Path, files: dict[str, str], changed: str) -> None:
+    assert _protected(ci_definition_patterns(_base(tmp_path, files).root, "HEAD"), changed)
+
+
+def test_symbolic_links_on_the_way_to_an_action(tmp_path: Path) -> None:
+    repository = _base(tmp_path, {
+        ".github/workflows/ci.yml": "jobs:\n  g:\n    steps:\n      - uses: ./.github/actions/setup\n"
+                                    "      - uses: ./.github/self\n",
+        "tools/actions/setup/action.yml": "runs: {using: composite, steps: []}\n",
+        "action.yml": "runs: {using: node20, main: dist/index.js}\n", ".gitlab-ci.yml": "include: ci/odd.yml\n",
+    })
+    (repository.root / ".github/actions").symlink_to("../tools/actions")  # a parent folder of the action
+    (repository.root / ".github/self").symlink_to("..")  # the top, through a link
+    (repository.root / "ci").mkdir()
+    (repository.root / "ci/odd.yml").symlink_to("../shared/x\nb.yml")  # no pattern can hold the target
+    repository.git("add", "-A")
+    repository.git("commit", "-qm", "links")
+    patterns = ci_definition_patterns(repository.root, "HEAD")
+    for path in (".github/actions", "tools/actions/setup/action.yml", ".github/self", "action.yml", "dist/index.js",
+                 "ci/odd.yml"):
+        assert _protected(patterns, path), path
+    assert not _protected(patterns, "tools/other/action.yml")
