@@ -329,11 +329,12 @@ def _action_runs(path: str, document: Any) -> _Found:
     runs = document.get("runs") if isinstance(document, dict) else None
     if not isinstance(runs, dict):
         return
+    folder = posixpath.dirname(path)
     for key in ("main", "pre", "post", "image"):
         value = runs.get(key)
         if isinstance(value, str) and not value.startswith("docker://") and not _UNFOLLOWED.search(value):
-            resolved = _inside(posixpath.join(posixpath.dirname(path), value))
-            if resolved:
+            resolved = _inside(posixpath.join(folder, value))
+            if resolved and not (folder and resolved.startswith(folder + "/")):
                 yield _literal(resolved), []
 
 

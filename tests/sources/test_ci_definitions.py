@@ -57,6 +57,7 @@ SETUP_ACTION = """\
 name: setup
 runs:
   using: composite
+  pre: ../../../scripts/pre-setup.sh
   steps:
     - uses: ./tools/inner-action
     - run: echo ready
@@ -84,7 +85,7 @@ def test_the_base_revisions_local_includes_and_actions(repo: GitRepo) -> None:
     assert set(ci_definition_patterns(repo.root, "main")) == {
         "/ci/jobs.yml", "/ci/common.yml", "/ci/child.yml", "/ci/nested/*.yml", "/ci/deep.yml",
         r"/ci/\[odd\]\ name.yml",
-        "/.github/actions/setup", "/tools/inner-action", "/tools/inner-action/index.js", "/action.yml", "/action.yaml",
+        "/.github/actions/setup", "/tools/inner-action", "/scripts/pre-setup.sh", "/action.yml", "/action.yaml",
     }
 
 
