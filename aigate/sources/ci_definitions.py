@@ -67,6 +67,7 @@ def ci_definition_patterns(repo: Path, base: str) -> tuple[str, ...]:
     include or run; RepositoryError when git cannot read the base or the budget is passed."""
     patterns: dict[str, None] = {}
     wanted: list[_Wanted] = list(_ROOTS)
+    asked = set(wanted)  # each file or folder is read once: a symbolic link loop ends
     seen: set[str] = set()
     total = 0
     for _ in range(MAX_LEVELS + 1):
@@ -92,13 +93,13 @@ def ci_definition_patterns(repo: Path, base: str) -> tuple[str, ...]:
         for (entry, kind), content in zip(taken, read_revision_blobs(repo, [e for e, _ in taken]), strict=True):
             found += _link(entry.path, content, kind) if entry.is_symlink else _references(entry.path, kind, content)
         # A path read through a symbolic link on one of its folders lists nothing: read it where the link leads.
-        listed = {e.path for e in entries}
-        missing = [w for w in wanted if w.path and not any(p == w.path or p.startswith(w.path + "/") for p in listed)]
-        found += _through_links(repo, base, missing)
+        listed = {e.path[:i] for e in entries for i, c in enumerate(e.path + "/") if c == "/"}
+        found += _through_links(repo, base, [w for w in wanted if w.path and w.path not in listed])
         wanted = []
         for pattern, follow in found:
             patterns.setdefault(pattern)
-            wanted += [w for w in follow if w.path not in seen]
+            wanted += [w for w in follow if w.path not in seen and w not in asked]
+            asked.update(follow)
     raise RepositoryError(f"--repo {repo}", f"{base}: CI definitions include each other more than {MAX_LEVELS} "
                           "levels deep (GitLab's limit)")  # fmt: skip
 

@@ -314,3 +314,15 @@ def test_symbolic_links_on_the_way_to_an_action(tmp_path: Path) -> None:
                  "ci/odd.yml"):
         assert _protected(patterns, path), path
     assert not _protected(patterns, "tools/other/action.yml")
+
+
+def test_a_symbolic_link_loop_ends(tmp_path: Path) -> None:
+    # A link that leads back to itself is no working action: the link is protected and reading stops (it went
+    # round until the level limit, and every PR exited 2).
+    repository = _base(tmp_path, {".github/workflows/ci.yml": "jobs:\n  a:\n    steps:\n"
+                                                              "      - uses: ./.github/actions/setup\n"})
+    (repository.root / ".github/actions").symlink_to("../.github/actions")
+    repository.git("add", "-A")
+    repository.git("commit", "-qm", "loop")
+    patterns = ci_definition_patterns(repository.root, "HEAD")
+    assert _protected(patterns, ".github/actions") and _protected(patterns, ".github/actions/setup")
