@@ -942,15 +942,13 @@ def read_revision_file(repo: Path, revision: str, path: str, *, limit: int) -> b
     RepositoryError when it is there but not a regular file (a symlink, a folder, a submodule):
     at the revision that configures the gate, that is an error, never a silent fallback."""
     git = _Git(repo)
-    entries = _tree_entries(git, revision, path, recursive=False)
-    entry = next((e for e in entries if e[3] == path), None)
+    entry = next((e for e in _tree_entries(git, revision, [path], recursive=False) if e.path == path), None)
     if entry is None:
         return None
-    mode, kind, object_id, _ = entry
-    if kind != "blob" or mode not in ("100644", "100755"):
-        what = {"120000": "a symbolic link", "040000": "a folder", "160000": "a submodule"}.get(mode, kind)
+    if not entry.is_file:
+        what = {"120000": "a symbolic link", "040000": "a folder", "160000": "a submodule"}.get(entry.mode, entry.kind)
         raise RepositoryError(git.source, f"{revision}:{path} is {what}, not a regular file")
-    return git.run(["cat-file", "blob", object_id], limit=limit)
+    return git.run(["cat-file", "blob", entry.object_id], limit=limit)
 
 
 def read_revision_tree(
@@ -961,25 +959,27 @@ def read_revision_tree(
     git = _Git(repo)
     folder = directory.rstrip("/")
     prefix = folder + "/"
-    if not any(e[1] == "tree" and e[3] == folder for e in _tree_entries(git, revision, folder, recursive=False)):
+    if not any(e.kind == "tree" and e.path == folder for e in _tree_entries(git, revision, [folder], recursive=False)):
         return None
     files = []
     total = 0
-    for mode, kind, object_id, path in _tree_entries(git, revision, prefix, recursive=True):
-        if kind != "blob" or not path.endswith(suffix) or not path.startswith(prefix):
+    for entry in _tree_entries(git, revision, [prefix], recursive=True):
+        if entry.kind != "blob" or not entry.path.endswith(suffix) or not entry.path.startswith(prefix):
             continue
-        if mode not in ("100644", "100755"):
-            raise RepositoryError(git.source, f"{revision}:{path} is not a regular file")
-        content = git.run(["cat-file", "blob", object_id], limit=limit - total)
+        if not entry.is_file:
+            raise RepositoryError(git.source, f"{revision}:{entry.path} is not a regular file")
+        content = git.run(["cat-file", "blob", entry.object_id], limit=limit - total)
         total += len(content)
-        files.append((path.removeprefix(prefix), content))
+        files.append((entry.path.removeprefix(prefix), content))
     return tuple(sorted(files))
 
 
 class RevisionEntry(NamedTuple):
-    """One file of a revision's tree, as `git ls-tree -l` lists it."""
+    """One entry of a revision's tree, as `git ls-tree -l` lists it: kind blob, tree or commit (a submodule);
+    size 0 for the last two."""
 
     mode: str
+    kind: str
     object_id: str
     size: int
     path: str
@@ -1001,18 +1001,7 @@ def list_revision_files(
     every file."""
     if paths is not None and not paths:
         return []
-    if not revision or revision.startswith("-"):
-        raise RepositoryError(f"--repo {repo}", f"{revision!r} is not a revision")
-    # git 2.39 reads a `--` after --end-of-options as a path: only written before paths.
-    arguments = ["--literal-pathspecs", "ls-tree", *(["-r"] if recursive else []), "-l", "-z", "--full-tree",
-                 "--end-of-options", revision, *(["--", *paths] if paths else [])]  # fmt: skip
-    entries = []
-    for record in _decode(_Git(repo).run(arguments, limit=MAX_INPUT_BYTES)).split("\0"):
-        meta, _, path = record.partition("\t")
-        fields = meta.split()
-        if len(fields) == 4 and fields[1] == "blob" and fields[3].isdigit():
-            entries.append(RevisionEntry(fields[0], fields[2], int(fields[3]), path))
-    return entries
+    return [e for e in _tree_entries(_Git(repo), revision, paths, recursive=recursive) if e.kind == "blob"]
 
 
 def read_revision_blobs(repo: Path, entries: Sequence[RevisionEntry]) -> list[bytes]:
@@ -1031,21 +1020,21 @@ def read_revision_blobs(repo: Path, entries: Sequence[RevisionEntry]) -> list[by
     return contents
 
 
-def _tree_entries(git: _Git, revision: str, path: str, *, recursive: bool) -> list[tuple[str, str, str, str]]:
-    """`git ls-tree` entries (mode, type, object id, path) of `path` at `revision`, from the top of the tree
-    (ls-tree matches its paths literally, as names or leading folders, never as wildcards)."""
+def _tree_entries(git: _Git, revision: str, paths: Sequence[str] | None, *, recursive: bool) -> list[RevisionEntry]:
+    """`git ls-tree -l` entries of `paths` at `revision` (None: the whole tree), from the top of the tree, the
+    paths taken literally (as names or leading folders, never as wildcards or pathspec magic)."""
     if not revision or revision.startswith("-"):
         raise RepositoryError(git.source, f"{revision!r} is not a revision")
-    recurse = ["-r"] if recursive else []
-    arguments = ["ls-tree", "-z", "--full-tree", *recurse, "--end-of-options", revision, "--", path]
-    output = _decode(git.run(arguments, limit=MAX_INPUT_BYTES))
+    # git 2.39 reads a `--` after --end-of-options as a path: only written before paths.
+    arguments = ["--literal-pathspecs", "ls-tree", *(["-r"] if recursive else []), "-l", "-z", "--full-tree",
+                 "--end-of-options", revision, *(["--", *paths] if paths else [])]  # fmt: skip
     entries = []
-    for record in output.split("\0"):
+    for record in _decode(git.run(arguments, limit=MAX_INPUT_BYTES)).split("\0"):
         if not record:
             continue
-        meta, _, entry_path = record.partition("\t")
-        mode, kind, object_id = meta.split(" ")
-        entries.append((mode, kind, object_id, entry_path))
+        meta, _, path = record.partition("\t")
+        mode, kind, object_id, size = meta.split()
+        entries.append(RevisionEntry(mode, kind, object_id, int(size) if size.isdigit() else 0, path))
     return entries
 
 
