@@ -29,6 +29,7 @@ from aigate.patterns import (
     CompiledPattern,
     combined_regex,
     compile_path_pattern,
+    escape_pattern,
     lines_regex,
     path_regex,
     text_regex,
@@ -980,7 +981,7 @@ def _gate_files(compiler: _Compiler, settings: Mapping[str, Any], ci_definitions
     protection = settings["policy"]["gate_protection"]
     builtin = [f"/{CONFIG_FILE_NAME}", *GATE_FILE_PATTERNS, *ci_definitions]
     builtin.extend(
-        "/" + _escape_glob(named.path) + ("/**" if named.kind == "folder" else "")
+        "/" + escape_pattern(named.path) + ("/**" if named.kind == "folder" else "")
         for named in config_input_paths(settings)
         if named.path != "." and not named.outside
     )
@@ -989,6 +990,3 @@ def _gate_files(compiler: _Compiler, settings: Mapping[str, Any], ci_definitions
     return compiler.path_matcher(["policy", "gate_protection", "patterns"], patterns)
 
 
-def _escape_glob(text: str) -> str:
-    """A literal path as a gitignore pattern: wildcard and escape characters backslash-escaped."""
-    return "".join("\\" + c if c in "\\*?[]!#" else c for c in text)

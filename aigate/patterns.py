@@ -26,6 +26,7 @@ __all__ = [
     "PathGlob",
     "combined_regex",
     "compile_path_pattern",
+    "escape_pattern",
     "lines_regex",
     "path_regex",
     "text_regex",
@@ -451,3 +452,12 @@ def _factor_leading(bodies: list[str], in_segment: str) -> list[str]:
         return bodies
     others = [body for body in bodies if not body.startswith(in_segment)]
     return [*others, in_segment + "(?:" + "|".join(starred) + ")"]
+
+
+_PATTERN_SPECIALS = re.compile(r"[\\*?\[\]!# ]")
+
+
+def escape_pattern(text: str) -> str:
+    """`text` as literal text in a gitignore pattern: wildcard, escape, negation, comment and space characters
+    backslash-escaped (a trailing space would be dropped, a leading `!` or `#` read as negation or comment)."""
+    return _PATTERN_SPECIALS.sub(lambda m: "\\" + m[0], text)

@@ -25,7 +25,14 @@ from gitignore_referee import fold_for_git, git_ignored
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from aigate.patterns import CompiledPattern, combined_regex, compile_path_pattern, lines_regex, path_regex
+from aigate.patterns import (
+    CompiledPattern,
+    combined_regex,
+    compile_path_pattern,
+    escape_pattern,
+    lines_regex,
+    path_regex,
+)
 
 # Every class the issue names, and the neighbours git treats specially.
 TABLE = [
@@ -329,3 +336,21 @@ def test_patterns_git_accepts_load_and_evaluate(tmp_path: Path) -> None:
     assert result.code == 1 and json.loads(result.stdout)["violations"][0]["message"] == (
         "7x matches blocked pattern [[:digit:]]x, [!]]x"
     )
+
+
+_AWKWARD_NAMES = [
+    "a b", "trailing ", " leading", "!bang", "#hash", "x#y", "[odd]", "ab[", "a]b", "back\\slash", "st*r", "q?",
+    "tab\there", "  ", "dé.yml", "x/!y", "x/#y", "dir /f", "a\\ b",
+]
+
+
+@pytest.mark.parametrize("ignore_case", [False, True], ids=["case-sensitive", "ignore-case"])
+def test_escaped_names_match_themselves_alone(ignore_case: bool) -> None:
+    # A literal path written as a pattern (gate protection's CI definitions and config-named files): git matches
+    # it, and nothing else of the awkward names, and so does aigate's translation.
+    patterns = ["/" + escape_pattern(name) for name in _AWKWARD_NAMES]
+    answers = git_ignored(patterns, _AWKWARD_NAMES, ignore_case=ignore_case)
+    for name, pattern, by_git in zip(_AWKWARD_NAMES, patterns, answers, strict=True):
+        assert name in by_git and len(by_git) == 1, pattern
+        regex = compile_path_pattern(pattern, ignore_case=ignore_case).regex
+        assert {n for n in _AWKWARD_NAMES if re.search(regex, n)} == by_git, pattern

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import yaml
 
 from aigate.errors import RepositoryError
+from aigate.patterns import escape_pattern
 from aigate.sources.git_repo import RevisionEntry, list_revision_files, read_revision_blobs
 
 __all__ = ["ci_definition_patterns"]
@@ -270,7 +271,7 @@ def _gitlab_patterns(local: str) -> list[str]:
     if len(pieces) - 1 > _MAX_DOUBLE_STARS:
         folder = local.split("*", 1)[0].rpartition("/")[0]
         return [_literal(folder) if folder else "/**"]
-    escaped = ["*".join(_escaped(part) for part in piece.split("*")) for piece in pieces]
+    escaped = ["*".join(escape_pattern(part) for part in piece.split("*")) for piece in pieces]
     return sorted({
         "/" + "".join(piece + joint for piece, joint in itertools.zip_longest(escaped, joints, fillvalue=""))
         for joints in itertools.product(("*", "*/**/*"), repeat=len(pieces) - 1)
@@ -351,12 +352,4 @@ def _inside(path: str) -> str | None:
 
 def _literal(path: str) -> str:
     # Anchored; a pattern without wildcards also matches everything below it, when it is a folder.
-    return "/" + _escaped(path)
-
-
-_SPECIAL = re.compile(r"[\\*?\[\]!# ]")
-
-
-def _escaped(text: str) -> str:
-    """A literal text in a gitignore pattern: wildcard, escape, negation, comment and space characters escaped."""
-    return _SPECIAL.sub(lambda m: "\\" + m[0], text)
+    return "/" + escape_pattern(path)
