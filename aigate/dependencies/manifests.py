@@ -252,7 +252,8 @@ def _pipfile_line(line: str) -> Iterator[Declared]:
     assignment = _TOML_ASSIGNMENT.fullmatch(line)
     if assignment and assignment["key"].lower() not in _NOT_DEPENDENCIES:
         table = _inline_table(assignment["table"])
-        yield _pipfile_entry(assignment["key"], table if table is not None else assignment["value"])
+        version = assignment["value"] or _inline_version(assignment["table"])
+        yield _pipfile_entry(assignment["key"], table if table is not None else version)
 
 
 # Where a locked package comes from, other than an index: uv's `source = { git = … }` keys, and Poetry's

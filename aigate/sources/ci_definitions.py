@@ -154,11 +154,11 @@ def _references(path: str, kind: _Kind, content: bytes) -> _Found:
     try:
         document = _load(content)
     except _NotYaml:
-        yield from _named_paths(path, kind, content)
+        yield from _named_paths(kind, content)
         return
     if kind == "gitlab":
-        for local in _gitlab_local_includes(document):
-            yield from ((pattern, _gitlab_follow(local)) for pattern in _gitlab_patterns(local))
+        for written in _gitlab_local_includes(document):
+            yield from _gitlab_include(written)
         for name in _gitlab_own_components(document):
             files = [f"templates/{name}.yml", f"templates/{name}/template.yml"]
             yield _literal(f"templates/{name}.yml"), [_Wanted(files[0], "gitlab")]
@@ -170,20 +170,16 @@ def _references(path: str, kind: _Kind, content: bytes) -> _Found:
         yield from _action_runs(path, document)
 
 
-def _named_paths(path: str, kind: _Kind, content: bytes) -> _Found:
+def _named_paths(kind: _Kind, content: bytes) -> _Found:
     """A definition YAML cannot read (CI may still run it): every path it names the way an include or a local
     action is written is protected (more than CI reads, never less)."""
     text = content.decode("utf-8", "replace")
     if kind == "gitlab":
-        for name in _LOCAL_LOOKING.findall(text):
-            local = _inside(name.lstrip("/"))
-            if local and not _UNFOLLOWED.search(local):
-                yield from ((pattern, _gitlab_follow(local)) for pattern in _gitlab_patterns(local))
+        for written in _LOCAL_LOOKING.findall(text):
+            yield from _gitlab_include(written)
     else:
         for uses in _LOCAL_USES.findall(text):
             yield from _local_action(uses)
-        if kind == "github_action":
-            yield _literal(posixpath.dirname(path)) if posixpath.dirname(path) else _literal(path), []
 
 
 _LOCAL_LOOKING = re.compile(r"""[\s'"\[,:-]([^\s'"\[\],{}#:]+\.ya?ml)\b""")
@@ -235,16 +231,24 @@ def _gitlab_includes(document: Any) -> Iterator[Any]:
 
 
 def _gitlab_local_includes(document: Any) -> Iterator[str]:
-    """The local files a GitLab CI file includes. A string is local unless it is a URL; `project:`, `remote:`,
-    `template:` and `component:` come from elsewhere. Whatever `rules:` an include has: it is included on some
-    pipeline."""
+    """The local files a GitLab CI file includes, as written. A string is local unless it is a URL; `project:`,
+    `remote:`, `template:` and `component:` come from elsewhere. Whatever `rules:` an include has: it is included
+    on some pipeline."""
     for entry in _gitlab_includes(document):
         local = entry if isinstance(entry, str) and "://" not in entry else (
             entry.get("local") if isinstance(entry, dict) else None)
-        if isinstance(local, str) and local.strip() and not _UNFOLLOWED.search(local):
-            path = _inside(local.strip().lstrip("/"))
-            if path:
-                yield path
+        if isinstance(local, str):
+            yield local
+
+
+def _gitlab_include(written: str) -> _Found:
+    """A local include as written (`/ci/jobs.yml`, `ci/*.yml`): its patterns, and what to read for its own
+    includes. Not one made of CI variables, nor one leaving the repository."""
+    local = None if _UNFOLLOWED.search(written) else _inside(written.strip().lstrip("/"))
+    if local:
+        follow = _gitlab_follow(local)
+        for pattern in _gitlab_patterns(local):
+            yield pattern, follow
 
 
 _OWN_COMPONENT = re.compile(r"\$\{?CI_SERVER_FQDN\}?/\$\{?CI_PROJECT_PATH\}?/([\w.-]+)@")
