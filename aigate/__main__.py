@@ -1,5 +1,3 @@
-import sys
+from aigate._entry import run
 
-from aigate._entry import main
-
-sys.exit(main())
+run()

@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from conftest import EXAMPLES, run_cli
+from gitrepo import GitRepo
 
 from aigate import _resources
 from aigate.document import load_input_document, readable_json
@@ -292,3 +293,30 @@ def test_a_negative_worker_count_is_refused(tmp_path: Path) -> None:
     result = run_cli("evaluate", "--batch", tmp_path, "--workers", "-1")
     assert result.code == 2
     assert result.stderr.startswith("aigate: error: argument --workers: invalid whole number value: '-1'")
+
+
+def test_the_command_ends_its_process_with_its_work_done(tmp_path: Path) -> None:
+    # `aigate` ends its process without the interpreter's teardown (`_entry.run`): what it wrote is whole (a
+    # decision larger than a pipe holds, its --output file, the audit trail) and its temporary folders are gone
+    # (removed by the atexit handlers it runs first).
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("init", {"README.md": "x\n"})
+    repo.git("checkout", "-q", "-b", "claude/keys")
+    repo.commit("keys", {f"keys/key{i:04d}.env": "x\n" for i in range(400)})
+    config = tmp_path / "gate.yml"
+    config.write_text(f"audit: {{enabled: true, path: '{tmp_path / 'audit.jsonl'}'}}\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    report = tmp_path / "decision.md"
+    result = run_cli(
+        "evaluate", "--config", config, "--repo", repo.root, "--base", "main", "--head", "claude/keys",
+        "--output", f"markdown={report}", env={"TMPDIR": str(scratch)},
+    )  # fmt: skip
+    assert result.code == 1, result.stderr
+    assert len(result.stdout) > 1 << 16
+    decision = json.loads(result.stdout)
+    assert sum(v["rule"] == "blocked_path" for v in decision["violations"]) == 400
+    assert decision["decision_id"] in report.read_text(encoding="utf-8").splitlines()[-1]  # its last line
+    events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert decision["decision_id"] in {event.get("decision_id") for event in events}
+    assert list(scratch.iterdir()) == []
