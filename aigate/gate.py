@@ -157,7 +157,7 @@ class Gate:
             if document.evaluated_on is None and self.config.data["exceptions"]:
                 # Exceptions expire by the day: the evaluation's day is part of the input (UTC).
                 document = document.model_copy(update={"evaluated_on": datetime.now(UTC).date().isoformat()})
-            canonical, raw, eval_ns = self._evaluated(document)
+            canonical, raw, eval_ns = self._evaluated(document, beside_engine=pending)
             for check in pending:
                 whole = check.completed(document)
                 if whole is not document:
@@ -177,9 +177,14 @@ class Gate:
             self._append_jsonl(audit["decision_log"], json.dumps(self.decision_log(decision, document, metrics)))
         return decision
 
-    def _evaluated(self, document: InputDocument) -> tuple[str, Mapping[str, Any], int]:
-        """The document's canonical JSON, the engine's raw decision on it, and the evaluation's nanoseconds."""
+    def _evaluated(
+        self, document: InputDocument, beside_engine: Sequence[PendingSecretCheck] = ()
+    ) -> tuple[str, Mapping[str, Any], int]:
+        """The document's canonical JSON, the engine's raw decision on it, and the evaluation's nanoseconds.
+        `beside_engine`: checks started once the JSON is written, to run while the engine works."""
         canonical = canonical_json(document)
+        for check in beside_engine:
+            check.start()
         eval_started = time.perf_counter_ns()
         raw = self.engine.evaluate_json(canonical)
         return canonical, raw, time.perf_counter_ns() - eval_started

@@ -96,8 +96,11 @@ def test_the_deferred_check_gives_the_whole_documents_decision(tmp_path: Path, f
     gate = Gate()
     pending: list[PendingSecretCheck] = []
     guess = gate.input_document(**sources, defer_secret_check=pending.append)
-    assert len(pending) == 1 and len(forking) == 1
+    assert len(pending) == 1 and forking == []  # the helper is forked when the engine starts
     assert [f for f in guess.findings if f.tool == "aigate"] == []  # the guess: nothing found yet
+    pending[0].start()
+    pending[0].start()  # once
+    assert len(forking) == 1
     whole = pending[0].completed(guess)
     _forked._allowed = False
     alone = gate.input_document(**sources)
@@ -105,8 +108,19 @@ def test_the_deferred_check_gives_the_whole_documents_decision(tmp_path: Path, f
     assert canonical_json(whole) == canonical_json(alone)
     assert set(_found([f for f in alone.findings if f.tool == "aigate"])) >= EXPECTED
     # Gate.evaluate from sources decides while the check runs, and again on the whole document when it finds some.
+    # The helper is forked once the document's JSON is written (the pages this process writes after a fork are
+    # copied first), before the engine reads it.
     _forked._allowed = True
+    evaluations: list[int] = []
+    evaluate_json = gate.engine.evaluate_json
+
+    def counted(input_json: str) -> dict[str, object]:
+        evaluations.append(len(forking))
+        return evaluate_json(input_json)
+
+    gate.engine.evaluate_json = counted  # type: ignore[method-assign]
     deferred = gate.evaluate(**sources)
+    assert evaluations == [2, 2]  # the early decision beside the helper, then the whole document's
     assert len(forking) == 2
     expected = gate.evaluate(alone)
     assert deferred.input_digest == expected.input_digest
