@@ -8,8 +8,10 @@ import gc
 import os
 import sys
 import threading
-from pathlib import Path
-from typing import NoReturn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 _COMMANDS = ("evaluate", "input")
 _SINGLE_PR_COMMANDS = ("evaluate", "input", "explain")
@@ -88,6 +90,6 @@ def _prefetch(arguments: list[str]) -> None:
         if name in _VALUES:
             values[name] = value if equals else next(rest, "")
     if len(values) == len(_VALUES):
-        from aigate.sources.git_repo import prefetch
+        from aigate.sources._git import prefetch
 
-        prefetch(Path(values["--repo"]), values["--base"], values["--head"])
+        prefetch(values["--repo"], values["--base"], values["--head"])

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from aigate._limits import MAX_INPUT_BYTES
 from aigate.errors import InputError
 
 __all__ = [
@@ -27,8 +28,6 @@ __all__ = [
     "read_text",
 ]
 
-# Generous for a PR (a 1,000,000-line diff is ~60 MiB); anything larger is refused, not truncated.
-MAX_INPUT_BYTES = 256 << 20
 
 
 def read_text(path: Path, error: type[InputError], *, max_bytes: int = MAX_INPUT_BYTES) -> str:

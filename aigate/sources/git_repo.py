@@ -16,19 +16,27 @@ import functools
 import os
 import re
 import shutil
-import subprocess
 import tempfile
-import threading
 import weakref
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from aigate._pipes import widen
 from aigate.errors import RepositoryError
+from aigate.sources._git import (
+    _CHANGE_OPTIONS,
+    MAX_DIFF_BYTES,
+    StartedChanges,
+    _Background,
+    _decode,
+    _Git,
+    _resolve,
+    prefetch,
+    take_prefetched,
+)
 from aigate.sources._io import MAX_INPUT_BYTES
 from aigate.sources.added_lines import DiffLines, LazyLines, read_diff_lines
 
@@ -53,31 +61,6 @@ __all__ = [
     "revision_exists",
 ]
 
-MAX_DIFF_BYTES = 200 << 20
-
-# `-c` settings outrank every config file; these would otherwise change the diff's or log's text.
-_PINNED_CONFIG = (
-    "-c", "core.quotepath=true",
-    "-c", "diff.noprefix=false",
-    "-c", "diff.mnemonicprefix=false",
-    "-c", "color.ui=false",
-    "-c", "log.showSignature=false",
-    "-c", "i18n.logOutputEncoding=UTF-8",
-)  # fmt: skip
-
-# What decides the changes and their counts. Pinned against diff.renames, diff.algorithm (which changes
-# numstat's counts), diff.relative, diff.ignoreSubmodules, diff.submodule, external diff and textconv.
-_CHANGE_OPTIONS = (
-    "--no-color",
-    "--no-ext-diff",
-    "--no-textconv",
-    "-M",
-    "-C",
-    "--no-relative",
-    "--diff-algorithm=myers",
-    "--ignore-submodules=none",
-    "--submodule=short",
-)
 # What only shapes a patch's text (any of them turns on the patch): pinned against diff.context,
 # diff.interHunkContext, diff.srcPrefix/dstPrefix, and GIT_DIFF_OPTS.
 _PATCH_OPTIONS = ("--unified=3", "--inter-hunk-context=0", "--src-prefix=a/", "--dst-prefix=b/")
@@ -91,16 +74,6 @@ _HUNK_OPTIONS = ("--unified=1", "--inter-hunk-context=0", "--src-prefix=a/", "--
 # message with C-string functions), and `-z` ends each commit with a NUL too.
 _LOG_FIELDS = ("%H", "%an", "%ae", "%cn", "%ce", "%B")
 _LOG_FORMAT = "%x00".join(_LOG_FIELDS)
-
-# Environment variables git itself reads that are kept: where git's programs and the user's config
-# live (the config may hold safe.directory). Every other GIT_* variable is dropped, since those
-# select another repository (GIT_DIR in a hook), inject config, or change the output.
-_KEPT_GIT_VARIABLES = frozenset(
-    {"GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM"}
-)
-
-_OBJECT_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
-
 
 class AddedLine(NamedTuple):
     """One line a PR adds: the file's path (after the change), its line number there, its text."""
@@ -216,15 +189,15 @@ def _read_repository(repo: Path, base: str, head: str, *, max_diff_bytes: int = 
         # that does must never reach git as an option.
         if not revision or revision.startswith("-"):
             raise RepositoryError(git.source, f"{option} {revision!r} is not a revision")
-    started = _PREFETCHED.pop((str(repo), base, head, max_diff_bytes), None)
+    started = take_prefetched(repo, base, head, max_diff_bytes)
     ids = started.resolved() if started is not None else None
     if started is not None and ids is not None:
         # git may still be diffing: the log and branch names are read meanwhile, as below.
         (base_id, head_id), changes = ids, started.changes
     else:
         # Both revisions are fixed to object ids once, so log and diff see the same snapshot.
-        base_id, head_id = _resolve(git, base, head)
-        changes = _Background(lambda: _read_changes(git, base_id, head_id, limit=max_diff_bytes))
+        git_dir, base_id, head_id = _resolve(git, base, head)
+        changes = _Background(lambda: _read_changes(git, base_id, head_id, limit=max_diff_bytes, git_dir=git_dir))
     # git computes the diff (the slow part) while the log and branch names are read.
     with changes:
         log = git.run(
@@ -260,7 +233,7 @@ def _read_repository(repo: Path, base: str, head: str, *, max_diff_bytes: int = 
 def _base_attributes(git: _Git, base_id: str) -> Iterator[_Git]:
     """`git`, reading the base's .gitattributes only (see `_Git.with_base_attributes`), while the block runs."""
     with tempfile.TemporaryDirectory(prefix="aigate-attributes-") as scratch:
-        yield git.with_base_attributes(base_id, Path(scratch))
+        yield git.with_base_attributes(base_id, scratch)
 
 
 def _with_blob_details(git: _Git, head_id: str, files: tuple[FileChange, ...]) -> tuple[FileChange, ...]:
@@ -315,13 +288,6 @@ def _files_under(git: _Git, head_id: str, folder: str) -> tuple[str, ...] | None
     return files or None
 
 
-def _changes_arguments(base_id: str, head_id: str) -> list[str]:
-    return [
-        "diff", "--raw", "--numstat", "-z", "--no-abbrev", *_CHANGE_OPTIONS,
-        "--end-of-options", f"{base_id}...{head_id}", "--",
-    ]  # fmt: skip
-
-
 def _hunk_arguments(base_id: str, head_id: str, paths: Iterable[str] = ()) -> list[str]:
     """The patch the lines are read from, of the whole PR or of `paths`; with whole blob ids on its index lines,
     which tie a section of a patch of some paths to its change (its blob pair)."""
@@ -337,79 +303,11 @@ def _literal_pathspecs(paths: Iterable[str]) -> list[str]:
     return [f":(literal){path}" for path in paths]
 
 
-# Diffs started by `prefetch`, each taken once by the read_repository call with the same arguments.
-_PREFETCHED: dict[tuple[str, str, str, int], _Prefetch] = {}
-
-
 class _Changes(NamedTuple):
     files: tuple[FileChange, ...]
     # Per file, in the order of `files`: (old, new) blob ids, None where the side does not exist.
     blob_ids: tuple[tuple[str | None, str | None], ...]
     lines: DiffLines
-
-
-def prefetch(repo: Path, base: str, head: str, *, max_diff_bytes: int = MAX_DIFF_BYTES) -> None:
-    """Start git on the diff of `base...head` now, in the background; `read_repository` with the same
-    arguments takes its output. The CLI calls it before importing the rest of aigate, so git's ~0.2-1 s
-    overlaps Python's start-up. Any failure is left for read_repository to meet and report."""
-    if not base or not head or base.startswith("-") or head.startswith("-"):
-        return
-    _PREFETCHED[(str(repo), base, head, max_diff_bytes)] = _Prefetch(_Git(repo), base, head, limit=max_diff_bytes)
-
-
-class _Prefetch:
-    """The revisions' ids, then the changes between them, read in a thread from now on."""
-
-    def __init__(self, git: _Git, base: str, head: str, *, limit: int) -> None:
-        self._ids: tuple[str, str] | None = None
-        self._ids_known = threading.Event()
-
-        def run() -> _Changes:
-            try:
-                self._ids = _resolve(git, base, head)
-            finally:
-                self._ids_known.set()
-            return _read_changes(git, *self._ids, limit=limit)
-
-        self.changes = _Background(run)
-        self.changes.__enter__()
-
-    def resolved(self) -> tuple[str, str] | None:
-        """The (base, head) ids once known, without waiting for the changes; None when they could not be read
-        (read_repository then reads them again, and reports the problem)."""
-        self._ids_known.wait()
-        return self._ids
-
-
-class _Background:
-    """Runs one function in a thread (git's output is read there while the caller does other work)."""
-
-    def __init__(self, function: Callable[[], Any]) -> None:
-        self._function = function
-        self._outcome: tuple[bool, Any] | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self._outcome = (True, self._function())
-        except BaseException as e:  # re-raised in the caller's thread
-            self._outcome = (False, e)
-
-    def __enter__(self) -> _Background:
-        if self._thread.ident is None:  # not started yet (a prefetch's is)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._thread.join()
-
-    def result(self) -> Any:
-        self._thread.join()
-        assert self._outcome is not None
-        succeeded, value = self._outcome
-        if not succeeded:
-            raise value
-        return value
 
 
 # `git diff --raw -z` status letters; T (a type change: file, symlink, submodule) is one change, as numstat
@@ -438,25 +336,28 @@ class _Raw(NamedTuple):
         return _NO_MODE not in (self.old_mode, self.new_mode) and self.old_mode[:-4] != self.new_mode[:-4]
 
 
-def _read_changes(git: _Git, base_id: str, head_id: str, *, limit: int) -> _Changes:
+def _read_changes(git: _Git, base_id: str, head_id: str, *, limit: int, git_dir: str | None = None) -> _Changes:
     """The changes of `base...head`: paths, status, modes and blob ids from `git diff --raw`, line counts from
     `--numstat`, both from one git run that prints no hunk text (0.3 MiB for benchmarks/generate.py's 10,000-file,
     1,000,000-line PR, whose patch is 45 MiB for Python to read). The lines themselves are read from the patch
     only when asked for, and only of the files asked for (`_PatchLines`)."""
-    scratch = tempfile.mkdtemp(prefix="aigate-attributes-")
+    return read_started_changes(StartedChanges(git, base_id, head_id, limit=limit, git_dir=git_dir), base_id,
+                                head_id, limit=limit)  # fmt: skip
+
+
+def read_started_changes(started: StartedChanges, base_id: str, head_id: str, *, limit: int) -> _Changes:
+    """The changes of `_read_changes`, from the diff `started` runs (which `prefetch` may have started)."""
     try:
-        isolated = git.with_base_attributes(base_id, Path(scratch))
-        records, files = _read_raw_numstat(isolated.stream(_changes_arguments(base_id, head_id), limit=limit),
-                                           git.source)  # fmt: skip
+        records, files = _read_raw_numstat(started.chunks(), started.git.source)
     except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(started.scratch, ignore_errors=True)
         raise
     blob_ids = tuple(
         (None if r.old_mode == _NO_MODE else r.old_id, None if r.new_mode == _NO_MODE else r.new_id) for r in records
     )
-    reader = _PatchLines(isolated, base_id, head_id, records, files, limit=limit)
+    reader = _PatchLines(started.git, base_id, head_id, records, files, limit=limit)
     # Every later read of the lines reads the base's attributes too: the scratch tree goes with the reader.
-    weakref.finalize(reader, shutil.rmtree, scratch, ignore_errors=True)
+    weakref.finalize(reader, shutil.rmtree, started.scratch, ignore_errors=True)
     return _Changes(files, blob_ids, reader.lines())
 
 
@@ -1038,23 +939,6 @@ def _tree_entries(git: _Git, revision: str, paths: Sequence[str] | None, *, recu
     return entries
 
 
-def _decode(output: bytes) -> str:
-    # "replace", not "surrogateescape": the text ends up in the JSON input document, which must be
-    # valid Unicode to be hashed and handed to the Rego engine. Paths stay exact (core.quotepath
-    # makes them ASCII escapes); only content bytes that are not UTF-8 become U+FFFD, which keeps
-    # every line, and so every count, intact.
-    return output.decode("utf-8", errors="replace")
-
-
-def _resolve(git: _Git, base: str, head: str) -> tuple[str, str]:
-    output = git.run(["rev-parse", "--end-of-options", base, head, "--"], limit=MAX_INPUT_BYTES)
-    # git 2.39's rev-parse echoes "--end-of-options" and "--"; newer versions may not.
-    lines = [line for line in _decode(output).split("\n") if line and line not in ("--end-of-options", "--")]
-    if len(lines) != 2 or not all(_OBJECT_ID.fullmatch(line) for line in lines):
-        raise RepositoryError(git.source, f"--base {base!r} and --head {head!r} must each name a single revision")
-    return lines[0], lines[1]
-
-
 def _parse_log(source: str, output: str) -> tuple[Commit, ...]:
     from aigate.models import Commit, Person
     from aigate.sources.commits import parse_trailers
@@ -1107,120 +991,3 @@ def _branch_name(git: _Git, revision: str) -> str:
     return ""
 
 
-class _Git:
-    """Runs git in one repository with a fixed environment and output format."""
-
-    def __init__(self, repo: Path) -> None:
-        self.repo = repo
-        self.source = f"--repo {repo}"
-        environment = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith("GIT_") or name in _KEPT_GIT_VARIABLES
-        }
-        environment.update(
-            {
-                "GIT_CONFIG_NOSYSTEM": "1",
-                # The commits as stored, not as `git replace` refs would show them.
-                "GIT_NO_REPLACE_OBJECTS": "1",
-                "GIT_TERMINAL_PROMPT": "0",
-                # Untranslated messages, so errors read the same everywhere.
-                "LC_ALL": "C",
-            }
-        )
-        self.environment = environment
-
-    def with_base_attributes(self, base_id: str, scratch: Path) -> _Git:
-        """This git, reading attributes from the base's .gitattributes only: never the head's, the
-        checkout's nor the user's. A PR adding `*.py binary` (or `-diff`) must not turn its lines
-        into an uncounted binary file.
-
-        A tree-to-tree diff reads attributes from the work tree (git 2.39 has no --attr-source): the
-        returned git runs in a scratch work tree holding only the base's .gitattributes files (read
-        from the base tree: one listing, then each file's blob), with `core.attributesFile` emptied."""
-        git_dir = _decode(self.run(["rev-parse", "--absolute-git-dir"], limit=MAX_INPUT_BYTES)).strip()
-        work_tree = scratch / "work-tree"
-        work_tree.mkdir()
-        listing = _decode(self.run(["ls-tree", "-r", "-z", "--full-tree", base_id], limit=MAX_DIFF_BYTES))
-        for record in listing.split("\0"):
-            info, _, name = record.partition("\t")
-            fields = info.split()
-            parts = name.split("/")
-            if parts[-1] == ".gitattributes" and fields[1:2] == ["blob"]:
-                if any(part in ("", ".", "..") for part in parts):
-                    continue  # a tree git itself would refuse to check out: never written outside scratch
-                target = work_tree / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(self.run(["cat-file", "blob", fields[2]], limit=MAX_INPUT_BYTES))
-        isolated = _Git(work_tree)
-        isolated.source = self.source
-        isolated.environment = {
-            **self.environment,
-            "GIT_DIR": git_dir,
-            "GIT_WORK_TREE": str(work_tree),
-            "GIT_INDEX_FILE": str(scratch / "index"),  # none: the user's index is not read
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "core.attributesFile",
-            "GIT_CONFIG_VALUE_0": os.devnull,
-        }
-        return isolated
-
-    def run(self, arguments: list[str], *, limit: int) -> bytes:
-        """git's standard output; RepositoryError when git fails or prints more than `limit` bytes."""
-        return b"".join(self.stream(arguments, limit=limit))
-
-    def stream(self, arguments: list[str], *, limit: int) -> Iterator[bytes]:
-        """git's standard output in chunks as git writes them; RepositoryError (raised by the iterator) when
-        git fails or prints more than `limit` bytes. Stopping early ends git."""
-        command = ["git", "-C", str(self.repo), *_PINNED_CONFIG, *arguments]
-        size = 0
-        try:
-            # stderr goes to a file, not a pipe, so a chatty git cannot block while we read stdout.
-            with (
-                tempfile.TemporaryFile() as stderr,
-                subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=stderr,
-                    env=self.environment,
-                ) as process,
-            ):
-                assert process.stdout is not None
-                widen(process.stdout.fileno())  # git keeps diffing while the reader parses what it wrote
-                try:
-                    while chunk := _read_some(process.stdout):
-                        size += len(chunk)
-                        if size > limit:
-                            raise RepositoryError(
-                                self.source, f"git {arguments[0]} output is larger than the {limit}-byte limit"
-                            )
-                        yield chunk
-                except BaseException:
-                    process.kill()  # an error, or the reader stopped early: git's output is not wanted
-                    raise
-                returncode = process.wait()
-                stderr.seek(0)
-                error_output = stderr.read()
-        except FileNotFoundError as e:
-            raise RepositoryError(self.source, "git is not installed or not on PATH") from e
-        except OSError as e:
-            raise RepositoryError(self.source, f"cannot run git: {e.strerror or e}") from e
-        if returncode != 0:
-            raise RepositoryError(self.source, _git_reason(_decode(error_output), returncode))
-
-
-def _read_some(stream: IO[bytes]) -> bytes:
-    # read1: what the pipe has now (up to 1 MiB), without waiting for a full buffer.
-    data: bytes = stream.read1(1 << 20)  # type: ignore[attr-defined]
-    return data
-
-
-def _git_reason(stderr: str, returncode: int) -> str:
-    """git's own reason: its first fatal/error line (warnings may come first), without the prefix."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    for line in lines:
-        for prefix in ("fatal: ", "error: "):
-            if line.startswith(prefix):
-                return line.removeprefix(prefix)
-    return lines[0] if lines else f"git exited with status {returncode}"

@@ -336,22 +336,41 @@ def test_git_missing(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_prefetched_diff_is_taken_once_and_reads_the_same(repo: Repo) -> None:
-    from aigate.sources import git_repo
+    from aigate.sources import _git
 
     clean = read_repository(repo.path, "main", "claude/fix-auth")
-    git_repo.prefetch(repo.path, "main", "claude/fix-auth")
-    git_repo.prefetch(repo.path, "main", "HEAD~1")  # a guess nobody asks for: never used
+    # The command line's text for the folder (`_entry` has no pathlib yet), not the Path the CLI makes of it.
+    _git.prefetch(f"{repo.path}//", "main", "claude/fix-auth")
+    _git.prefetch(str(repo.path), "main", "HEAD~1")  # a guess nobody asks for: never used
     assert read_repository(repo.path, "main", "claude/fix-auth") == clean
-    assert list(git_repo._PREFETCHED) == [(str(repo.path), "main", "HEAD~1", git_repo.MAX_DIFF_BYTES)]
-    git_repo._PREFETCHED.clear()
+    assert list(_git._PREFETCHED) == [(os.path.realpath(repo.path), "main", "HEAD~1", _git.MAX_DIFF_BYTES)]
+    _git._PREFETCHED.clear()
+
+
+@pytest.mark.parametrize("name", ["odd\nname", "ends--\n--end-of-options", "--"])
+def test_a_repository_folder_with_a_newline_or_dashes_in_its_name(repo: Repo, tmp_path: Path, name: str) -> None:
+    # The git folder and both ids come from one `git rev-parse`: a folder's name may hold what separates them.
+    from aigate.sources import _git
+
+    clean = read_repository(repo.path, "main", "claude/fix-auth")
+    moved = tmp_path / name / "repo"
+    moved.parent.mkdir()
+    repo.path.rename(moved)
+    _git.prefetch(moved, "main", "claude/fix-auth")
+    snapshot = read_repository(moved, "main", "claude/fix-auth")
+    assert _git._PREFETCHED == {}
+    assert (snapshot.files, snapshot.commits, snapshot.base_id) == (clean.files, clean.commits, clean.base_id)
+    assert _git._resolve(_git._Git(moved), "main", "claude/fix-auth") == (
+        str(moved / ".git"), clean.base_id, clean.head_id
+    )
 
 
 def test_prefetch_that_failed_leaves_the_error_to_read_repository(repo: Repo) -> None:
-    from aigate.sources import git_repo
+    from aigate.sources import _git
 
-    git_repo.prefetch(repo.path, "main", "nope")
+    _git.prefetch(repo.path, "main", "nope")
     assert error_of(repo.path, "main", "nope").startswith(f"--repo {repo.path}: bad revision 'nope'; fetch")
-    assert git_repo._PREFETCHED == {}
+    assert _git._PREFETCHED == {}
 
 
 def test_cli_reads_the_repository_as_the_library_does(repo: Repo) -> None:

@@ -15,13 +15,12 @@ from hypothesis import strategies as st
 from test_diff import CASES, Built, Repository
 
 from aigate.errors import RepositoryError
+from aigate.sources._git import _changes_arguments, _Git
 from aigate.sources.added_lines import read_diff_lines
 from aigate.sources.diff import parse_diff
 from aigate.sources.git_repo import (
     _DIFF_OPTIONS,
     RepositorySnapshot,
-    _changes_arguments,
-    _Git,
     _PatchLines,
     _read_raw_numstat,
     _with_blob_details,
