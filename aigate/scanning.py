@@ -260,6 +260,8 @@ class _SecretCheck:
 
     def _parts(self, indices: Sequence[int]) -> Iterator[tuple[int, list[Finding]]]:
         """The findings of each part of `indices`, in that order, as each is done (`_forked.Work`)."""
+        if not indices:  # no git diff to read, and detect-secrets' settings are not set up (25 ms)
+            return
         self._lines.prepare([path for index in indices for path, _ in self._chunks[index]])
         with detect_secrets_settings():
             line_secrets = _LineSecrets()

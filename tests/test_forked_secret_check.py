@@ -195,6 +195,23 @@ def test_the_child_does_the_first_parts_and_this_process_the_rest() -> None:
     assert done[len(from_child):] == [parent] * (6 - len(from_child)) and done[-1] == parent
 
 
+def test_when_the_child_did_every_part_this_process_starts_no_work() -> None:
+    # Not even the job's setup, which can cost more than a part (detect-secrets' settings: 25 ms).
+    parent = os.getpid()
+    calls: list[list[int]] = []
+
+    def quick(parts: Sequence[int]) -> Iterator[tuple[int, int]]:
+        if os.getpid() == parent:
+            calls.append(list(parts))
+        for index in parts:
+            yield index, os.getpid()
+
+    helper = _forked.Shared(quick, 4)
+    time.sleep(0.5)  # the child is done
+    done = helper.results()
+    assert parent not in done and len(set(done)) == 1 and calls == []
+
+
 def test_the_child_stops_where_this_process_starts() -> None:
     def slow(parts: Sequence[int]) -> Iterator[tuple[int, int]]:
         for index in parts:
