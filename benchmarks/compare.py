@@ -3,15 +3,16 @@
     python benchmarks/compare.py --before OLD_VENV --after NEW_VENV [--rounds 5] [--keep DIR]
                                  [--hunk-size N | --new-files]
 
-Each VENV is a virtualenv with that version installed (`python -m venv V && V/bin/pip install .` at each
-commit). On this 2-CPU VM timings drift by 2-3x over minutes, so the versions alternate within every round and
-each figure is the median over the rounds: the drift hits both alike. Measured, as whole processes: `aigate
-evaluate --repo` of the 10,000-file, 1,000,000-line PR (benchmarks/generate.generate_repository: hunks of 10,
-or --hunk-size; or --new-files, the files it changes are new) with the seed config, the same with the built-in
-secret check off, `aigate evaluate --input` of the document each version's own `aigate input` wrote; and
-in-process, `Gate.evaluate` of the typical 20-file PR, warm (median of 200). Every CLI run must exit 1 (the PR
-is blocked), or the comparison stops. Each round also times git alone on the same PR (`git diff --raw --numstat
--z`, the least `--repo` asks of it): a yardstick of this machine's speed at that moment, the same for both versions.
+Each VENV is a virtualenv with that version installed (`python -m venv V && V/bin/pip install .` at each commit). On
+this 2-CPU VM timings drift by 2-3x over minutes, so each measurement of one version is followed at once by the same
+of the other (which goes first alternates by round), and each figure is the median over the rounds, with the median
+of the rounds' paired differences: the drift hits both alike. Measured, as whole processes: `aigate evaluate --repo`
+of the 10,000-file, 1,000,000-line PR (benchmarks/generate.generate_repository: hunks of 10, or --hunk-size; or
+--new-files, the files it changes are new) with the seed config, the same with the built-in secret check off,
+`aigate evaluate --input` of the document each version's own `aigate input` wrote; and in-process, `Gate.evaluate`
+of the typical 20-file PR, warm (median of 200). Every CLI run must exit 1 (the PR is blocked), or the comparison
+stops. Each round also times git alone on the same PR (`git diff --raw --numstat -z`, the least `--repo` asks of
+it): a yardstick of this machine's speed at that moment, the same for both versions.
 """
 
 from __future__ import annotations
@@ -87,35 +88,44 @@ def main() -> int:
                f"{BASE_BRANCH}...{HEAD_BRANCH}"]  # fmt: skip
     results: dict[str, dict[str, list[float]]] = {name: {m: [] for m in measures} for name in versions}
     for round_number in range(1, args.rounds + 1):
-        for name, venv in versions.items():
-            aigate = str(venv / "bin" / "aigate")
-            row = results[name]
-            row["repo"].append(_cli([aigate, "evaluate", "--config", str(config), *sources], work))
-            off = [aigate, "evaluate", "--config", str(no_secrets), *sources]
-            row["repo, secret check off"].append(_cli(off, work))
-            row["input"].append(
-                _cli([aigate, "evaluate", "--config", str(config), "--input", str(work / f"input-{name}.json")], work)
-            )
+        # Each measurement of one version is followed at once by the same of the other (in turns, which goes
+        # first): the VM's drift over seconds hits both alike, and the paired differences show it least.
+        order = list(versions.items()) if round_number % 2 else list(versions.items())[::-1]
+        for measure in ("repo", "repo, secret check off", "input"):
+            for name, venv in order:
+                aigate = str(venv / "bin" / "aigate")
+                if measure == "repo":
+                    command = [aigate, "evaluate", "--config", str(config), *sources]
+                elif measure == "repo, secret check off":
+                    command = [aigate, "evaluate", "--config", str(no_secrets), *sources]
+                else:
+                    command = [aigate, "evaluate", "--config", str(config), "--input", str(work / f"input-{name}.json")]
+                results[name][measure].append(_cli(command, work))
+        for name, venv in order:
             warm = subprocess.run(
                 [str(venv / "bin" / "python"), "-c", _WARM, str(BENCHMARKS), str(work / f"warm-{name}")],
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
-            row["warm 20 files"].append(float(warm.stdout) / 1000)
-            started = time.perf_counter()
-            subprocess.run(numstat, capture_output=True, check=True)
-            row["git's numstat alone"].append(time.perf_counter() - started)
+            results[name]["warm 20 files"].append(float(warm.stdout) / 1000)
+        started = time.perf_counter()
+        subprocess.run(numstat, capture_output=True, check=True)
+        for name in versions:  # the same yardstick for both
+            results[name]["git's numstat alone"].append(time.perf_counter() - started)
         print(f"round {round_number}: " + json.dumps(
             {name: {m: round(values[-1] * 1000, 1) for m, values in row.items()} for name, row in results.items()}
         ), file=sys.stderr)  # fmt: skip
     shape = "--new-files" if args.new_files else f"--hunk-size {args.hunk_size}"
-    print(f"Command: `python benchmarks/compare.py --rounds {args.rounds} {shape}` — medians of "
-          f"{args.rounds} interleaved rounds, milliseconds.\n")  # fmt: skip
-    print("| measurement | before | after | after / before |")
-    print("|---|---:|---:|---:|")
+    print(f"Command: `python benchmarks/compare.py --rounds {args.rounds} {shape}` — medians of {args.rounds} "
+          "interleaved rounds, milliseconds; the last column, the median of each round's after - before\n")  # fmt: skip
+    print("| measurement | before | after | after / before | paired difference |")
+    print("|---|---:|---:|---:|---:|")
     for measure in measures:
         before = statistics.median(results["before"][measure])
         after = statistics.median(results["after"][measure])
-        print(f"| {measure} | {before * 1000:,.1f} | {after * 1000:,.1f} | {after / before:.2f} |")
+        pairs = zip(results["after"][measure], results["before"][measure], strict=True)
+        paired = statistics.median(after_one - before_one for after_one, before_one in pairs)
+        difference = "" if measure == "git's numstat alone" else f"{paired * 1000:+,.1f}"
+        print(f"| {measure} | {before * 1000:,.1f} | {after * 1000:,.1f} | {after / before:.2f} | {difference} |")
     return 0
 
 
