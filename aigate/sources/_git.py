@@ -197,21 +197,38 @@ def _decode(output: bytes) -> str:
 
 
 def _resolve(git: _Git, base: str, head: str) -> tuple[str, str, str]:
-    """The repository's git folder and the ids of `base` and `head`, from one `git rev-parse`."""
+    """The repository's git folder and the ids of `base` and `head`: from one `git rev-parse` when its output reads
+    one way only (the folder on one line, then one id per revision), else as two questions."""
     output = _decode(git.run(["rev-parse", "--absolute-git-dir", "--end-of-options", base, head, "--"],
                              limit=MAX_INPUT_BYTES)).removesuffix("\n")  # fmt: skip
-    lines = output.split("\n")
+    git_dir, *ids = output.split("\n")
     # git 2.39's rev-parse echoes "--end-of-options" and "--"; newer versions may not.
-    if lines[-1:] == ["--"]:
-        lines.pop()
-    ids = lines[-2:]
-    rest = lines[:-2]
-    if rest[-1:] == ["--end-of-options"]:
-        rest.pop()
-    git_dir = "\n".join(rest)  # the folder's name may hold a newline: everything before the ids
-    if not git_dir or len(ids) != 2 or not all(_OBJECT_ID.fullmatch(line) for line in ids):
+    if ids[:1] == ["--end-of-options"]:
+        ids.pop(0)
+    if ids[-1:] == ["--"]:
+        ids.pop()
+    if git_dir and len(ids) == 2 and all(_OBJECT_ID.fullmatch(line) for line in ids):
+        return git_dir, ids[0], ids[1]
+    # A folder's name with a newline, or a revision of more or fewer than one id (`X^@`): asked apart, the second
+    # question refuses the revisions as before.
+    git_dir = _decode(git.run(["rev-parse", "--absolute-git-dir"], limit=MAX_INPUT_BYTES)).removesuffix("\n")
+    return (git_dir, *_resolve_ids(git, base, head))
+
+
+def _resolve_ids(git: _Git, base: str, head: str) -> tuple[str, str]:
+    output = git.run(["rev-parse", "--end-of-options", base, head, "--"], limit=MAX_INPUT_BYTES)
+    lines = [line for line in _decode(output).split("\n") if line and line not in ("--end-of-options", "--")]
+    if len(lines) != 2 or not all(_OBJECT_ID.fullmatch(line) for line in lines):
         raise RepositoryError(git.source, f"--base {base!r} and --head {head!r} must each name a single revision")
-    return git_dir, ids[0], ids[1]
+    return lines[0], lines[1]
+
+
+def display_path(text: str) -> str:
+    """`str(pathlib.PurePosixPath(text))`, which the CLI's --repo becomes and its messages name, without importing
+    pathlib (4-6 ms before git starts): empty and "." parts dropped, a trailing slash too, a leading "//" kept."""
+    root = "//" if text.startswith("//") and not text.startswith("///") else "/" if text.startswith("/") else ""
+    parts = [part for part in text.split("/") if part and part != "."]
+    return root + "/".join(parts) if root or parts else "."
 
 
 def _changes_arguments(base_id: str, head_id: str) -> list[str]:
@@ -266,7 +283,9 @@ def prefetch(repo: str | os.PathLike[str], base: str, head: str, *, max_diff_byt
     if not base or not head or base.startswith("-") or head.startswith("-"):
         return
     key = (_repository_key(repo), base, head, max_diff_bytes)
-    started = _PREFETCHED[key] = _Prefetch(_Git(repo), base, head, limit=max_diff_bytes)
+    # Named in messages as read_repository names it, whatever the spelling given (`./repo/` is `repo`).
+    git = _Git(display_path(repo) if isinstance(repo, str) else repo)
+    started = _PREFETCHED[key] = _Prefetch(git, base, head, limit=max_diff_bytes)
     # The caller goes on to import the rest of aigate, holding the GIL for ~200 ms: the thread would get it only
     # every switch interval (5 ms) for each of its steps before git diffs (resolving, the base's attributes,
     # starting git), which took 40-60 ms so. Waited for here, they take 15-25 ms; bounded, for a slow git.

@@ -8,9 +8,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aigate.errors import RepositoryError
 from aigate.models import FileChange, Person, Trailer
@@ -365,10 +367,45 @@ def test_a_repository_folder_with_a_newline_or_dashes_in_its_name(repo: Repo, tm
     )
 
 
+@pytest.mark.parametrize("prefetched", [False, True])
+def test_a_revision_of_two_commits_is_refused_with_or_without_a_prefetch(repo: Repo, prefetched: bool) -> None:
+    # `merged^@` names both parents of a merge: with the git folder on the same rev-parse's output, the extra id
+    # must not pass for part of the folder's name.
+    from aigate.sources import _git
+
+    repo.git("checkout", "-q", "-b", "merged", "claude/fix-auth")
+    repo.git("-c", "user.name=A", "-c", "user.email=a@example.com", "merge", "-q", "--no-ff", "-m", "merge", "main")
+    if prefetched:
+        _git.prefetch(str(repo.path), "main", "merged^@")
+    assert error_of(repo.path, "main", "merged^@") == (
+        f"--repo {repo.path}: --base 'main' and --head 'merged^@' must each name a single revision"
+    )
+    assert _git._PREFETCHED == {}
+
+
+@given(st.text(alphabet="/.a", max_size=12))
+def test_the_prefetch_names_the_repository_as_pathlib_does(text: str) -> None:
+    from aigate.sources._git import display_path
+
+    assert display_path(text) == str(PurePosixPath(text))
+
+
+def test_an_error_met_by_the_prefetch_names_the_repository_as_read_repository_does(repo: Repo) -> None:
+    # The command line's text (`REPO/./`) is the CLI's Path (`REPO`) in every message, whichever step fails.
+    from aigate.sources import _git
+
+    repo.git("checkout", "-q", "--orphan", "unrelated")
+    repo.commit("Unrelated history\n", ALICE)
+    _git.prefetch(f"{repo.path}/./", "main", "unrelated")
+    message = error_of(repo.path, "main", "unrelated")
+    assert message.startswith(f"--repo {repo.path}: ") and "merge base" in message
+    assert _git._PREFETCHED == {}
+
+
 def test_prefetch_that_failed_leaves_the_error_to_read_repository(repo: Repo) -> None:
     from aigate.sources import _git
 
-    _git.prefetch(repo.path, "main", "nope")
+    _git.prefetch(f"{repo.path}/./", "main", "nope")  # as typed: named as the CLI's Path names it
     assert error_of(repo.path, "main", "nope").startswith(f"--repo {repo.path}: bad revision 'nope'; fetch")
     assert _git._PREFETCHED == {}
 
