@@ -320,3 +320,29 @@ def test_the_command_ends_its_process_with_its_work_done(tmp_path: Path) -> None
     events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
     assert decision["decision_id"] in {event.get("decision_id") for event in events}
     assert list(scratch.iterdir()) == []
+
+
+def test_a_command_that_fails_while_git_still_diffs_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    # The prefetch makes its scratch folder and starts git before the config is read; the config fails (exit 2)
+    # while git is still slow to answer: the folder goes at the process's end all the same.
+    import shutil
+
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("init", {"README.md": "x\n"})
+    repo.git("checkout", "-q", "-b", "claude/x")
+    repo.commit("x", {"a.py": "x = 1\n"})
+    slow = tmp_path / "bin"
+    slow.mkdir()
+    (slow / "git").write_text(
+        '#!/bin/sh\ncase "$*" in *"diff --raw --numstat"*) sleep 2;; esac\n'
+        f'exec {shutil.which("git")} "$@"\n'
+    )
+    (slow / "git").chmod(0o755)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = run_cli(
+        "evaluate", "--config", tmp_path / "missing.yml", "--repo", repo.root, "--base", "main", "--head", "claude/x",
+        env={"TMPDIR": str(scratch), "PATH": f"{slow}{os.pathsep}{os.environ['PATH']}"},
+    )  # fmt: skip
+    assert result.code == 2 and "missing.yml" in result.stderr
+    assert list(scratch.iterdir()) == []

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import weakref
 
 from aigate._limits import MAX_INPUT_BYTES
 from aigate._pipes import widen
@@ -248,6 +249,9 @@ class StartedChanges:
         starting: Callable[[], None] | None = None,
     ) -> None:  # fmt: skip
         self.scratch = tempfile.mkdtemp(prefix="aigate-attributes-")
+        # Removed when this is dropped, or at the process's end: a command that fails while a prefetch still waits
+        # for git left the folder behind. The reader of the changes takes it over (`hand_over_scratch`).
+        self._removal = weakref.finalize(self, shutil.rmtree, self.scratch, ignore_errors=True)
         try:
             self.git = git.with_base_attributes(base_id, self.scratch, git_dir)
             self._rest = self.git.stream(_changes_arguments(base_id, head_id), limit=limit)
@@ -255,8 +259,13 @@ class StartedChanges:
                 starting()
             self._first = next(self._rest, b"")  # git runs from here on
         except BaseException:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            self._removal()
             raise
+
+    def hand_over_scratch(self) -> str:
+        """The scratch folder, which the caller now removes (with the reader that reads from it)."""
+        self._removal.detach()
+        return self.scratch
 
     def chunks(self) -> Iterator[bytes]:
         """git's whole output, as it streams."""

@@ -360,7 +360,7 @@ def read_started_changes(started: StartedChanges, base_id: str, head_id: str, *,
         )
         reader = _PatchLines(started.git, base_id, head_id, records, files, limit=limit)
         # Every later read of the lines reads the base's attributes too: the scratch tree goes with the reader.
-        weakref.finalize(reader, shutil.rmtree, started.scratch, ignore_errors=True)
+        weakref.finalize(reader, shutil.rmtree, started.hand_over_scratch(), ignore_errors=True)
         lines = reader.lines()
     return _Changes(details.result(), blob_ids, lines)
 
