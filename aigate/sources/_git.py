@@ -262,6 +262,10 @@ class StartedChanges:
             self._removal()
             raise
 
+    def remove_scratch(self) -> None:
+        """Remove the scratch folder now (nothing will read the changes)."""
+        self._removal()
+
     def hand_over_scratch(self) -> str:
         """The scratch folder, which the caller now removes (with the reader that reads from it)."""
         self._removal.detach()

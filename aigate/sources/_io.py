@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 
-
 def read_text(path: Path, error: type[InputError], *, max_bytes: int = MAX_INPUT_BYTES) -> str:
     source = str(path)
     try:

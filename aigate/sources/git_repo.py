@@ -349,7 +349,7 @@ def read_started_changes(started: StartedChanges, base_id: str, head_id: str, *,
     try:
         records, files = _read_raw_numstat(started.chunks(), started.git.source)
     except BaseException:
-        shutil.rmtree(started.scratch, ignore_errors=True)
+        started.remove_scratch()
         raise
     # The binaries' sizes and the symlinks' targets are read by git (a listing of the head) while the lines' index
     # is built here: 10-15 ms each on the 10,000-file PR, one after the other before.
