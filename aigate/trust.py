@@ -85,14 +85,13 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _base_config(repo: Path, base: str, checkout: Path, roots: tuple[Path, ...]) -> GateConfig:
-    from aigate.sources.git_repo import missing_history_hint, read_revision_file
+    from aigate.sources.git_repo import read_revision_file, with_history_hint
 
     source = f"{base}:{CONFIG_FILE_NAME}"
     try:
         raw = read_revision_file(repo, base, CONFIG_FILE_NAME, limit=_MAX_CONFIG_BYTES + 1)
     except RepositoryError as e:
-        hint = missing_history_hint(repo, e.problem, base)
-        raise ConfigError(f"{e.source}: {e.problem}" + (f"; {hint}" if hint else "")) from e
+        raise ConfigError(f"{e.source}: {with_history_hint(repo, e.problem, base)}") from e
     if raw is None:
         return _with_base_ci(load_config(None, write_roots=roots), repo, base)
     user, root = parse_config_yaml(raw, source=source)
@@ -119,15 +118,14 @@ def _with_base_ci(config: GateConfig, repo: Path, base: str) -> GateConfig:
     """`config`, protecting the CI definitions the base revision includes or runs as well (GitLab's local
     includes, GitHub's local actions)."""
     from aigate.sources.ci_definitions import ci_definition_patterns
-    from aigate.sources.git_repo import missing_history_hint
+    from aigate.sources.git_repo import with_history_hint
 
     if not config.settings["policy"]["gate_protection"]["enabled"]:
         return config  # nothing is protected: nothing to read, nor to fail on
     try:
         patterns = ci_definition_patterns(repo, base)
     except RepositoryError as e:
-        hint = missing_history_hint(repo, e.problem, base)
-        raise RepositoryError(e.source, e.problem + (f"; {hint}" if hint else "")) from e
+        raise RepositoryError(e.source, with_history_hint(repo, e.problem, base)) from e
     return with_ci_definitions(config, patterns)
 
 

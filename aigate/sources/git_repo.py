@@ -151,13 +151,19 @@ def read_repository(repo: Path, base: str, head: str, *, max_diff_bytes: int = M
     try:
         return _read_repository(repo, base, head, max_diff_bytes=max_diff_bytes)
     except RepositoryError as e:
-        hint = missing_history_hint(repo, e.problem, base)
-        if not hint:
+        explained = with_history_hint(repo, e.problem, base)
+        if explained == e.problem:
             raise
-        raise RepositoryError(e.source, f"{e.problem}; {hint}") from e
+        raise RepositoryError(e.source, explained) from e
 
 
-def missing_history_hint(repo: Path, problem: str, base: str) -> str:
+def with_history_hint(repo: Path, problem: str, base: str) -> str:
+    """`problem`, followed by what to do when it is a revision or the merge base missing."""
+    hint = _missing_history_hint(repo, problem, base)
+    return f"{problem}; {hint}" if hint else problem
+
+
+def _missing_history_hint(repo: Path, problem: str, base: str) -> str:
     """What to do when a revision or the merge base is missing (CI checkouts are shallow by default);
     "" when `problem` is about something else."""
     triggers = ("bad revision", "unknown revision", "no merge base", "bad object", "Not a valid object name")
