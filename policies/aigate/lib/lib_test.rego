@@ -53,6 +53,17 @@ test_violation_blocks_only_in_block_mode if {
 	}
 }
 
+test_violation_template_filled_is_the_violation if {
+	every mode in ["observe", "warn", "block"] {
+		modes := {"scanning": mode}
+		template := lib.violation_template("scanning", "secret_detected", "critical") with data.aigate.config.modes as modes
+		filled := object.union(template, {"message": "m", "path": "p"})
+		filled == lib.violation("scanning", "secret_detected", "critical", "m", "p") with data.aigate.config.modes as modes
+		blocks := mode == "block"
+		filled.blocking == blocks
+	}
+}
+
 test_exposed_paths_add_copy_sources_and_link_targets if {
 	files := [
 		{"path": "public/x.txt", "old_path": ".env", "status": "copied"},

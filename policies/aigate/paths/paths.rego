@@ -56,11 +56,13 @@ _how_exposed(path) := (({"" | data.aigate.lib.changed_paths[path]} | {sprintf(" 
 }
 
 # A blocked path is reported once, as blocked, not again as outside the allowed list.
-violations contains data.aigate.lib.violation("paths", "path_not_allowed", "medium", message, path) if {
+violations contains object.union(_not_allowed, {"message": message, "path": path}) if {
 	not _matchers.allow_all
 	some path in _outside_allowed
 	message := sprintf("%s is outside the allowed patterns", [path])
 }
+
+_not_allowed := data.aigate.lib.violation_template("paths", "path_not_allowed", "medium")
 
 # Set differences, not a lookup per changed path.
 _outside_allowed := (data.aigate.lib.changed_paths - allowed_paths) - blocked_paths

@@ -73,6 +73,16 @@ test_warn_mode_does_not_block if {
 	{[v.rule, v.mode, v.blocking] | some v in vs} == {["blocked_path", "warn", false]}
 }
 
+test_warn_mode_path_not_allowed_does_not_block if {
+	vs := paths.violations with input.files as [_file("README.md")]
+		with data.aigate.config.paths as _paths_config
+		with data.aigate.config.modes.paths as "warn"
+	vs == {{
+		"rule": "path_not_allowed", "layer": "paths", "severity": "medium", "path": "README.md",
+		"message": "README.md is outside the allowed patterns", "mode": "warn", "blocking": false,
+	}}
+}
+
 # Compiled by aigate.config from blocked [".env", ".github/workflows/**", "secrets/"] with ignore_case
 # (its long regexes are kept whole, as aigate.config writes them: line-length is ignored for them).
 _hardened_config := {

@@ -36,12 +36,14 @@ violations contains data.aigate.lib.violation("scanning", "scan_threshold", seve
 	message := sprintf("%d %s-severity findings; at most %d allowed", [finding_counts[severity], severity, limit])
 }
 
-violations contains data.aigate.lib.violation("scanning", "secret_detected", "critical", message, finding.path) if {
+violations contains object.union(_secret_detected, {"message": message, "path": finding.path}) if {
 	_settings.block_secrets
 	some finding in counted_findings
 	finding.category == "secret"
 	message := sprintf("%s reports a secret (%s)%s", [finding.tool, finding.rule_id, _location(finding)])
 }
+
+_secret_detected := data.aigate.lib.violation_template("scanning", "secret_detected", "critical")
 
 _location(finding) := sprintf(" at %s:%d", [finding.path, finding.line]) if {
 	finding.path != null
