@@ -294,6 +294,19 @@ def test_decision_metadata(default_gate: Gate) -> None:
     assert first.decision_id != second.decision_id
 
 
+def test_input_digest_is_the_canonical_json_hash_for_small_and_large_documents(default_gate: Gate) -> None:
+    # From 1 MiB of JSON the digest is hashed in a thread while the engine decides: the same hash either way.
+    from aigate.document import canonical_json, input_digest
+    from aigate.gate import _HASHED_BESIDE_ENGINE
+
+    small = _doc()
+    large = _doc(files=[(f"src/module_{i:05}/component_{i:05}.ts", 3) for i in range(12_000)])
+    assert len(canonical_json(small)) < _HASHED_BESIDE_ENGINE <= len(canonical_json(large))
+    for document in (small, large):
+        assert default_gate.evaluate(document).input_digest == input_digest(canonical_json(document))
+    assert default_gate.evaluate(large).input_digest != default_gate.evaluate(small).input_digest
+
+
 def test_ready_input_document_validated(default_gate: Gate, tmp_path: Path) -> None:
     path = tmp_path / "input.json"
     path.write_text(json.dumps({"pr": {"labels": "ai-generated"}}))
