@@ -170,16 +170,24 @@ def test_head_attributes_cannot_hide_lines(repo: Repo) -> None:
     assert ("max_lines_added", None) in _rules(decision)
 
 
-def test_base_attributes_still_apply(repo: Repo) -> None:
-    (repo.path / ".gitattributes").write_text("*.lock -diff\n")
+@pytest.mark.parametrize("folder", ["", "vendor/pinned/"])
+def test_base_attributes_still_apply(repo: Repo, folder: str) -> None:
+    # A .gitattributes in a folder, too: the base's listing is searched by name before its details are read.
+    (repo.path / folder).mkdir(parents=True, exist_ok=True)
+    (repo.path / folder / ".gitattributes").write_text("*.lock -diff\n")
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "attributes on main")
     repo.git("branch", "-f", "main")
-    (repo.path / "deps.lock").write_text("".join(f"dep{i}\n" for i in range(100)))
+    (repo.path / folder / "deps.lock").write_text("".join(f"dep{i}\n" for i in range(100)))
+    (repo.path / "other.lock").write_text("".join(f"dep{i}\n" for i in range(100)))
     repo.commit("lock")
     document = json.loads(run_cli("input", "--repo", repo.path, "--base", "main", "--head", BRANCH).stdout)
-    [lock] = document["files"]
-    assert (lock["binary"], lock["binary_size"]) == (True, len((repo.path / "deps.lock").read_bytes()))
+    files = {file["path"]: file for file in document["files"]}
+    lock = files[f"{folder}deps.lock"]
+    assert (lock["binary"], lock["binary_size"]) == (True, len((repo.path / folder / "deps.lock").read_bytes()))
+    # A folder's attributes do not reach outside it.
+    other = files["other.lock"]
+    assert (other["binary"], other["added"]) == ((True, 0) if folder == "" else (False, 100))
 
 
 def test_binary_bytes_count(repo: Repo) -> None:
