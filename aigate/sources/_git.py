@@ -94,8 +94,9 @@ class _Git:
         into an uncounted binary file. `git_dir`: the repository's, when already known (`_resolve`).
 
         A tree-to-tree diff reads attributes from the work tree (git 2.39 has no --attr-source): the
-        returned git runs in a scratch work tree holding only the base's .gitattributes files (read
-        from the base tree: one listing, then each file's blob), with `core.attributesFile` emptied."""
+        returned git runs in a scratch work tree holding only the base's .gitattributes files (found in a
+        names-only listing of the base tree, then read from a detailed one, blob by blob), with
+        `core.attributesFile` emptied."""
         if git_dir is None:
             git_dir = _decode(self.run(["rev-parse", "--absolute-git-dir"], limit=MAX_INPUT_BYTES)).strip()
         work_tree = os.path.join(scratch, "work-tree")
