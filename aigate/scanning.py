@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -303,13 +304,19 @@ def _reading_plan(lines: DiffLines, max_lines: int | None) -> tuple[list[tuple[s
     return plan, unchecked
 
 
+# detect-secrets' settings are the process's: one check sets them and puts them back while another reads them (two
+# threads checking at once failed, or missed a secret, in about one check in ten). Held for a whole check: it is
+# pure Python, so threads never checked in parallel anyway. Reentrant: a check inside a caller's settings goes on.
+_ONE_CHECK_AT_A_TIME = threading.RLock()
+
+
 @contextmanager
 def detect_secrets_settings() -> Iterator[None]:
     """detect-secrets' default plugins and filters, as the built-in check runs them: the files are not on disk
-    here, so the filter that drops paths it cannot open does not apply."""
+    here, so the filter that drops paths it cannot open does not apply. One thread at a time."""
     from detect_secrets.settings import default_settings, get_filters
 
-    with default_settings() as settings:
+    with _ONE_CHECK_AT_A_TIME, default_settings() as settings:
         settings.disable_filters("detect_secrets.filters.common.is_invalid_file")
         get_filters.cache_clear()
         try:

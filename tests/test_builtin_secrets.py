@@ -297,3 +297,31 @@ def test_the_searches_answer_as_every_regex_on_real_code() -> None:
                    for text, search in line_secrets._plain_searches) == expected, line
         found += expected
     assert found >= 10
+
+
+def test_checks_in_many_threads_each_find_what_one_finds_alone() -> None:
+    """detect-secrets' settings are the process's: checks in several threads at once (a bot's pool) each find the
+    key, with none failing. Threads are switched as often as the interpreter allows, so that any check's settings
+    would be changed under another's."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aigate.scanning import builtin_secret_findings
+    from aigate.sources.added_lines import read_diff_lines
+
+    diff = (
+        "diff --git a/a.py b/a.py\nnew file mode 100644\nindex 0000000..1111111\n--- /dev/null\n+++ b/a.py\n"
+        f"@@ -0,0 +1,2 @@\n+x = 1\n+key = '{KEY_ID}'\n"
+    )
+
+    def found(_: int) -> list[str]:
+        return [f.rule_id for f in builtin_secret_findings(read_diff_lines(diff))[0]]
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(found, range(400)))
+    finally:
+        sys.setswitchinterval(interval)
+    assert results == [["AWS Access Key"]] * 400
