@@ -346,33 +346,47 @@ class _LineSecrets:
         self._line_filters = _bound_filters(get_filters_with_parameter("line"), self._LINE)
         self._secret_filters = _bound_filters(get_filters_with_parameter("secret"), self._SECRET)
         self._context_filters = _bound_filters(get_filters_with_parameter("context"), (*self._SECRET, "context"))
-        keywords = _keyword_regex()
-        self._plugins = [
-            (plugin, _NeedsKeyword(plugin.analyze_line, self._PLUGIN, keywords)
-             if keywords and _is_keyword_detector(plugin) else _Injected(plugin.analyze_line, self._PLUGIN))
-            for plugin in get_plugins()
-        ]  # fmt: skip
+        self._plugins = [(plugin, _Injected(plugin.analyze_line, self._PLUGIN)) for plugin in get_plugins()]
         # The plugins that only look for their regexes, and the others, in the same order: on a line where none
         # of those regexes is found (most lines), only the others are asked (`_only_regexes`).
         plain = [plugin for plugin, _ in self._plugins if _only_regexes(plugin)]
         self._plain_regexes = tuple(regex for plugin in plain for regex in plugin.denylist)
         # Each regex searched only in a line holding the text every match of it holds (`_required_text`).
         self._plain_searches = tuple((_required_text(regex), regex.search) for regex in self._plain_regexes)
-        self._not_plain = [(plugin, analyze) for plugin, analyze in self._plugins if plugin not in plain]
+        # On a line of ASCII (most lines), each regex is searched only where the line, lowered, holds the text
+        # every match of it holds, lowered (`_lowered_text`), and one search rules out those whose text is long
+        # (rare in code) at once; the others' texts are looked for one by one.
+        lowered = [(_lowered_text(regex), regex.search) for regex in self._plain_regexes]
+        rare = sorted({text for text, _ in lowered if text is not None and len(text) >= _RARE_TEXT}, key=len)
+        self._rare_texts = re.compile("|".join(map(re.escape, reversed(rare)))) if rare else None
+        self._lowered_searches = tuple(lowered)
+        self._common_searches = tuple((text, search) for text, search in lowered if text not in rare)
+        # The others, each with what a line must hold for it to find anything (`_plugin_gate`; None: nothing
+        # known, it is asked about every line). Plain plugins need no gate: they are asked only where a regex is.
+        keywords = _keyword_regex()
+        gated = [
+            (plugin, analyze, None if plugin in plain else _plugin_gate(plugin, keywords))
+            for plugin, analyze in self._plugins
+        ]  # fmt: skip
+        self._gated = gated
+        self._not_plain = [entry for entry in gated if entry[0] not in plain]
 
     def __call__(self, lines: list[tuple[int, str]], filename: str) -> Iterator[PotentialSecret]:
         from detect_secrets.util.code_snippet import get_code_snippet
 
         line_content = [text for _, text in lines]
-        searches = self._plain_searches
         for line_number, text in lines:
             line = text.rstrip()
+            asked = [(plugin, analyze) for plugin, analyze, may_find in
+                     (self._gated if self._found_by_regex(line) else self._not_plain)
+                     if may_find is None or may_find(line)]  # fmt: skip
+            if not asked:
+                continue  # nothing can be found in it: the filters, which only drop what is found, need not run
             context = get_code_snippet(lines=line_content, line_number=line_number)
             if _filtered(self._line_filters, {"filename": filename, "line": line, "context": context}):
                 continue
             offered = {"filename": filename, "line": line, "line_number": line_number, "context": context}
-            found_by_regex = any((text is None or text in line) and search(line) for text, search in searches)
-            for plugin, analyze in self._plugins if found_by_regex else self._not_plain:
+            for plugin, analyze in asked:
                 for secret in analyze(offered) or ():
                     found = {"filename": secret.filename, "secret": secret.secret_value, "plugin": plugin, "line": line}
                     if _filtered(self._secret_filters, found):
@@ -380,6 +394,19 @@ class _LineSecrets:
                     if _filtered(self._context_filters, {**found, "context": context}):
                         continue
                     yield secret
+
+    def _found_by_regex(self, line: str) -> bool:
+        """Whether any plain plugin's regex is found in `line`."""
+        if line.isascii():
+            lowered = line.lower()
+            rare_text = self._rare_texts is not None and self._rare_texts.search(lowered) is not None
+            searches = self._lowered_searches if rare_text else self._common_searches
+            return any((text is None or text in lowered) and search(line) for text, search in searches)
+        return any((text is None or text in line) and search(line) for text, search in self._plain_searches)
+
+
+# Texts this long (`_lowered_text`) are rare in code: one search for all of them rules them out together.
+_RARE_TEXT = 3
 
 
 def _required_text(regex: re.Pattern[str]) -> str | None:
@@ -461,27 +488,71 @@ def _only_regexes(plugin: object) -> bool:
     )
 
 
-class _NeedsKeyword(_Injected):
-    """detect-secrets' KeywordDetector, asked only about a line that holds one of its keywords (`_keyword_regex`):
-    its regexes, chosen by file type for every line, cost 28 µs a line of real code (0.55 s of 20,000), the
-    test for a keyword a few."""
-
-    __slots__ = ("_keywords",)
-
-    def __init__(self, function: Callable[..., Any], offered: tuple[str, ...], keywords: re.Pattern[str]) -> None:
-        super().__init__(function, offered)
-        self._keywords = keywords
-
-    def __call__(self, values: dict[str, Any]) -> Any:
-        if self._keywords.search(values["line"]) is None:
-            return ()
-        return super().__call__(values)
-
-
-def _is_keyword_detector(plugin: object) -> bool:
+def _plugin_gate(plugin: object, keywords: re.Pattern[str] | None) -> Callable[[str], bool] | None:
+    """What a line must pass for one of detect-secrets' other plugins to find anything in it, when known; None
+    otherwise (another plugin, or another detect-secrets version's). Asking a plugin costs 1.4-5.4 µs a line
+    (measured on benchmarks/generate.py's lines: 0.2 s of 20,000 for these four), the gates well under 1."""
+    from detect_secrets.plugins.base import BasePlugin
+    from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+    from detect_secrets.plugins.jwt import JwtTokenDetector
     from detect_secrets.plugins.keyword import KeywordDetector
 
-    return type(plugin) is KeywordDetector
+    if type(plugin) is KeywordDetector and keywords is not None:
+        return _keyword_gate(keywords)
+    if (
+        isinstance(plugin, HighEntropyStringsPlugin)
+        and type(plugin).analyze_line is HighEntropyStringsPlugin.analyze_line
+        and type(plugin).analyze_string is HighEntropyStringsPlugin.analyze_string
+        and _starts_with_a_quote(plugin.regex)
+    ):
+        # Without `enable_eager_search` (never offered here), it yields only what its regex finds, which starts
+        # with a quote.
+        return _holds_a_quote
+    if isinstance(plugin, JwtTokenDetector) and type(plugin).analyze_line is BasePlugin.analyze_line:
+        # It yields the matches of its regexes that are well-formed tokens.
+        texts = [_required_text(regex) for regex in plugin.denylist]
+        if texts and all(text is not None for text in texts):
+            return lambda line: any(text in line for text in texts if text is not None)
+    return None
+
+
+def _starts_with_a_quote(regex: re.Pattern[str]) -> bool:
+    """Whether every match of `regex` starts with a single or a double quote: its first item is a group of the
+    class of the two, as detect-secrets' high-entropy plugins write it (`([\\'"])…`)."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    items = _parser.parse(regex.pattern, regex.flags).data
+    if not items or items[0][0] is not _parser.SUBPATTERN:
+        return False
+    group = items[0][1][3].data
+    quotes = sorted([(_parser.LITERAL, ord("'")), (_parser.LITERAL, ord('"'))])
+    return len(group) == 1 and group[0][0] is _parser.IN and sorted(group[0][1]) == quotes
+
+
+def _holds_a_quote(line: str) -> bool:
+    return "'" in line or '"' in line
+
+
+def _keyword_gate(keywords: re.Pattern[str]) -> Callable[[str], bool]:
+    """`keywords.search` (its words in any case), answered for a line of ASCII by a search of the lowered line
+    for the words as written: the same answer when they are written in lower case and none of their other
+    letters matches an ASCII character in some case. Ignoring case, Python's `re` tries every place of the line
+    against every word (5.4 µs a 28-character line, measured); the lowered search takes well under 1."""
+    pattern = keywords.pattern
+    others = {character for character in pattern if not character.isascii()}
+    matches_ascii = any(
+        re.fullmatch(re.escape(character), chr(code), re.IGNORECASE) for character in others for code in range(128)
+    )
+    if pattern != pattern.lower() or matches_ascii:
+        return lambda line: keywords.search(line) is not None
+    as_written = re.compile(pattern)
+
+    def may_find(line: str) -> bool:
+        if line.isascii():
+            return as_written.search(line.lower()) is not None
+        return keywords.search(line) is not None
+
+    return may_find
 
 
 def _keyword_regex() -> re.Pattern[str] | None:
@@ -502,6 +573,19 @@ def _keyword_regex() -> re.Pattern[str] | None:
         if not any(op is _parser.SUBPATTERN and repr(av[3]) == group for op, av in parts):
             return None
     return re.compile(alternation, re.IGNORECASE)
+
+
+def _lowered_text(regex: re.Pattern[str]) -> str | None:
+    """The longest run of ASCII literal characters the regex's top level holds (`_required_text`), in lower
+    case, whether or not the regex ignores case: a line of ASCII that does not hold it once lowered cannot
+    match. None when there is none."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    longest = run = ""
+    for op, argument in _parser.parse(regex.pattern, regex.flags).data:
+        run = run + chr(argument) if op is _parser.LITERAL and chr(argument).isascii() else ""
+        longest = max(longest, run, key=len)
+    return longest.lower() or None
 
 
 def _bound_filters(filters: Iterable[Callable[..., Any]], offered: tuple[str, ...]) -> list[_Injected]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, seed, settings
@@ -238,7 +240,7 @@ def test_plugins_that_only_look_for_their_regexes_are_asked_only_where_one_is_fo
 
     with detect_secrets_settings():
         line_secrets = _LineSecrets()
-        asked_always = sorted(type(plugin).__name__ for plugin, _ in line_secrets._not_plain)
+        asked_always = sorted(type(plugin).__name__ for plugin, _, _ in line_secrets._not_plain)
         assert asked_always == [
             "Base64HighEntropyString", "HexHighEntropyString", "JwtTokenDetector", "KeywordDetector"
         ]  # fmt: skip
@@ -283,20 +285,104 @@ def test_each_plain_regex_is_searched_only_where_its_required_text_is() -> None:
 
 
 def test_the_searches_answer_as_every_regex_on_real_code() -> None:
+    """`_found_by_regex` (the lowered texts on a line of ASCII, the texts as written on any other) answers as
+    searching every plain regex does, on real code and secret-shaped lines, as written, in upper case and with a
+    character outside ASCII that changes case (the Kelvin sign, which ignoring case takes for a k)."""
     from aigate.scanning import _LineSecrets, detect_secrets_settings
 
     root = Path(__file__).resolve().parent.parent
     lines = [line for path in sorted(root.glob("[at]*/**/*.py")) for line in path.read_text().splitlines()]
     lines += _SECRET_SHAPED + [f"  {line}  " for line in _SECRET_SHAPED]
+    lines += [line.upper() for line in _SECRET_SHAPED] + [f"{line} \u212a" for line in _SECRET_SHAPED]
+    lines += ["secret_\u212aey = 1", "aws_\u212aey = 'AKIAZ3MSJV4WWNKWW5FG'", "slac\u212a xoxb-1-x"]
     with detect_secrets_settings():
         line_secrets = _LineSecrets()
     found = 0
     for line in lines:
         expected = any(regex.search(line) for regex in line_secrets._plain_regexes)
-        assert any((text is None or text in line) and search(line)
-                   for text, search in line_secrets._plain_searches) == expected, line
+        assert line_secrets._found_by_regex(line) == expected, line
         found += expected
     assert found >= 10
+
+
+def test_each_lowered_text_is_in_every_lowered_match() -> None:
+    """`_lowered_text`: a string of ASCII that holds a match of the regex (hypothesis writes them, in every case
+    the regex allows, with text around them) holds the text once lowered, for regexes that ignore case too."""
+    from aigate.scanning import _lowered_text
+
+    regexes = _plain_regexes()
+    with_text = [(regex, text) for regex in regexes if (text := _lowered_text(regex)) is not None]
+    assert sum(bool(regex.flags & re.IGNORECASE) for regex, _ in with_text) >= 5
+    assert len(with_text) >= len(regexes) - 3
+    assert _lowered_text(re.compile("(?i)x[0-9]ABC")) == "abc" and _lowered_text(re.compile("é")) is None
+
+    @settings(max_examples=3000, derandomize=True, suppress_health_check=list(HealthCheck), deadline=None)
+    @given(st.sampled_from(with_text).flatmap(lambda pair: st.tuples(st.just(pair), st.from_regex(pair[0]))))
+    def holds(generated: tuple[tuple[re.Pattern[str], str], str]) -> None:
+        (regex, text), string = generated
+        assert regex.search(string)
+        if string.isascii():
+            assert text in string.lower()
+
+    holds()
+
+
+_KEYWORD_PIECES = st.sampled_from(
+    ["pass", "PASS", "Word", "wd", "api", "_", "KEY", "key", "secret", "SeCrEt", "ecret", "db", "contrase", "ña", "ÑA",
+     "sena", "\u212a", "\u017f", "ı", "İ", " ", "=", "x", "priv", "ate", "auth", "serv", "ice", "acc", "ount", "client"]
+)  # fmt: skip
+
+
+@seed(20261205)
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(st.lists(_KEYWORD_PIECES, max_size=8).map("".join))
+def test_the_keyword_gate_answers_as_the_keywords_ignoring_case(line: str) -> None:
+    """The keyword gate (a lowered search of a line of ASCII) answers as KeywordDetector's words ignoring case,
+    on lines of pieces of them in odd cases, and letters outside ASCII that ignoring case takes for ASCII ones."""
+    keywords, gate = _keywords_and_gate()
+    assert gate(line) == (keywords.search(line) is not None)
+
+
+def test_the_keyword_gate_searches_as_written_only_words_no_other_case_can_reach() -> None:
+    """Words with a letter that ignoring case takes for an ASCII one (the long s for an s) are searched as they
+    are, ignoring case, on every line."""
+    from aigate.scanning import _keyword_gate
+
+    gate = _keyword_gate(re.compile("\u017fecret|pass", re.IGNORECASE))
+    assert gate("SECRET = 1") and gate("x = Pass") and not gate("nothing here")
+
+
+@functools.cache
+def _keywords_and_gate() -> tuple[re.Pattern[str], Callable[[str], bool]]:
+    from aigate.scanning import _keyword_gate, _keyword_regex
+
+    keywords = _keyword_regex()
+    assert keywords is not None
+    return keywords, _keyword_gate(keywords)
+
+
+def test_a_line_where_nothing_can_be_found_is_not_filtered_or_asked() -> None:
+    """Every plugin has a gate (what a line must hold for it to find anything), so a line that passes none is
+    skipped whole: no filter sees it. A line one gate passes is read as detect-secrets reads it."""
+    from aigate.scanning import _LineSecrets, _starts_with_a_quote, detect_secrets_settings
+
+    seen: list[str] = []
+
+    def recording(values: dict[str, object]) -> bool:
+        seen.append(str(values["line"]))
+        return False
+
+    with detect_secrets_settings():
+        line_secrets = _LineSecrets()
+        assert all(gate is not None for _, _, gate in line_secrets._not_plain)
+        assert all(_starts_with_a_quote(plugin.regex) for plugin, _, _ in line_secrets._not_plain
+                   if "HighEntropy" in type(plugin).__name__)  # fmt: skip
+        line_secrets._line_filters = [recording]  # type: ignore[list-item]
+        lines = ["total = count + 1", "if (x) { y(); }", 'name = "x"', 'password = "Zq8#mK2$vL9pQ4wE"',
+                 "t = eyJhbGciOi.x.y", f"key = {KEY_ID}"]  # fmt: skip
+        found = [s.type for s in line_secrets(list(enumerate(lines, 1)), "a.py")]
+    assert seen == lines[2:]
+    assert found == ["Secret Keyword", "AWS Access Key"]
 
 
 def test_checks_in_many_threads_each_find_what_one_finds_alone() -> None:
