@@ -289,6 +289,30 @@ def test_one_pr_is_decided_with_the_cyclic_collector_paused_and_then_restored(
     assert gc.isenabled()
 
 
+@pytest.mark.parametrize(
+    ("arguments", "set_by_user", "seen"),
+    [
+        (["--help"], None, "0"),
+        (["evaluate", "--help"], "1", "1"),
+        (["evaluate", "--input", "x", "--help"], None, "None"),
+    ],
+)
+def test_the_command_asks_regorus_allocator_for_no_huge_pages_unless_told(
+    arguments: list[str], set_by_user: str | None, seen: str
+) -> None:
+    # `aigate` (`_entry.run`) sets MIMALLOC_ALLOW_THP=0 for its own process before regorus loads, where the user
+    # has not set it and no ready document is read: its atexit handlers, run before the process ends, see it.
+    script = (
+        "import atexit, os, sys; atexit.register(lambda: print('THP', os.environ.get('MIMALLOC_ALLOW_THP')));"
+        f"sys.argv = ['aigate', *{arguments!r}]; from aigate._entry import run; run()"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MIMALLOC_ALLOW_THP"}
+    if set_by_user is not None:
+        env["MIMALLOC_ALLOW_THP"] = set_by_user
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
+    assert (result.returncode, result.stdout.splitlines()[-1]) == (0, f"THP {seen}")
+
+
 def test_a_negative_worker_count_is_refused(tmp_path: Path) -> None:
     result = run_cli("evaluate", "--batch", tmp_path, "--workers", "-1")
     assert result.code == 2
