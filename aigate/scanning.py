@@ -377,14 +377,14 @@ class _LineSecrets:
         line_content = [text for _, text in lines]
         for line_number, text in lines:
             line = text.rstrip()
-            asked = [(plugin, analyze) for plugin, analyze, may_find in
-                     (self._gated if self._found_by_regex(line) else self._not_plain)
-                     if may_find is None or may_find(line)]  # fmt: skip
-            if not asked:
-                continue  # nothing can be found in it: the filters, which only drop what is found, need not run
             context = get_code_snippet(lines=line_content, line_number=line_number)
             if _filtered(self._line_filters, {"filename": filename, "line": line, "context": context}):
                 continue
+            # Only the plugins whose gate the line passes (the filters first: on generated code they drop lines
+            # faster than the gates pass them, 3.1 against 5.9 µs a line; on real code the two orders are even).
+            asked = [(plugin, analyze) for plugin, analyze, may_find in
+                     (self._gated if self._found_by_regex(line) else self._not_plain)
+                     if may_find is None or may_find(line)]  # fmt: skip
             offered = {"filename": filename, "line": line, "line_number": line_number, "context": context}
             for plugin, analyze in asked:
                 for secret in analyze(offered) or ():
@@ -413,16 +413,28 @@ def _required_text(regex: re.Pattern[str]) -> str | None:
     """The longest run of literal characters the regex's top level holds (a sequence: each of its items is in every
     match, in order), when it matches case: a line without it cannot match. None otherwise. Searching 45 regexes a
     line was half of the check (0.15 s of 20,000 generated lines, 0.32 s of real code); looking for their texts
-    first, two thirds of that. Parsed by the stdlib's own parser of regexes."""
-    from re import _parser  # type: ignore[attr-defined]
-
+    first, two thirds of that."""
     if regex.flags & re.IGNORECASE:
         return None
+    return _longest_literal_run(regex, lambda character: True) or None
+
+
+def _lowered_text(regex: re.Pattern[str]) -> str | None:
+    """The longest run of ASCII literal characters the regex's top level holds, in lower case, whether or not the
+    regex ignores case: a line of ASCII that does not hold it once lowered cannot match. None when there is none."""
+    return _longest_literal_run(regex, str.isascii).lower() or None
+
+
+def _longest_literal_run(regex: re.Pattern[str], kept: Callable[[str], bool]) -> str:
+    """The longest run of literal characters that are `kept`, at the regex's top level, as the stdlib's own parser
+    of regexes reads it ("" when there is none)."""
+    from re import _parser  # type: ignore[attr-defined]
+
     longest = run = ""
     for op, argument in _parser.parse(regex.pattern, regex.flags).data:
-        run = run + chr(argument) if op is _parser.LITERAL else ""
+        run = run + chr(argument) if op is _parser.LITERAL and kept(chr(argument)) else ""
         longest = max(longest, run, key=len)
-    return longest or None
+    return longest
 
 
 class _Injected:
@@ -508,7 +520,7 @@ def _plugin_gate(plugin: object, keywords: re.Pattern[str] | None) -> Callable[[
         # Without `enable_eager_search` (never offered here), it yields only what its regex finds, which starts
         # with a quote.
         return _holds_a_quote
-    if isinstance(plugin, JwtTokenDetector) and type(plugin).analyze_line is BasePlugin.analyze_line:
+    if type(plugin) is JwtTokenDetector and type(plugin).analyze_line is BasePlugin.analyze_line:
         # It yields the matches of its regexes that are well-formed tokens.
         texts = [_required_text(regex) for regex in plugin.denylist]
         if texts and all(text is not None for text in texts):
@@ -573,19 +585,6 @@ def _keyword_regex() -> re.Pattern[str] | None:
         if not any(op is _parser.SUBPATTERN and repr(av[3]) == group for op, av in parts):
             return None
     return re.compile(alternation, re.IGNORECASE)
-
-
-def _lowered_text(regex: re.Pattern[str]) -> str | None:
-    """The longest run of ASCII literal characters the regex's top level holds (`_required_text`), in lower
-    case, whether or not the regex ignores case: a line of ASCII that does not hold it once lowered cannot
-    match. None when there is none."""
-    from re import _parser  # type: ignore[attr-defined]
-
-    longest = run = ""
-    for op, argument in _parser.parse(regex.pattern, regex.flags).data:
-        run = run + chr(argument) if op is _parser.LITERAL and chr(argument).isascii() else ""
-        longest = max(longest, run, key=len)
-    return longest.lower() or None
 
 
 def _bound_filters(filters: Iterable[Callable[..., Any]], offered: tuple[str, ...]) -> list[_Injected]:

@@ -361,27 +361,40 @@ def _keywords_and_gate() -> tuple[re.Pattern[str], Callable[[str], bool]]:
     return keywords, _keyword_gate(keywords)
 
 
-def test_a_line_where_nothing_can_be_found_is_not_filtered_or_asked() -> None:
-    """Every plugin has a gate (what a line must hold for it to find anything), so a line that passes none is
-    skipped whole: no filter sees it. A line one gate passes is read as detect-secrets reads it."""
+def test_a_plugin_is_asked_only_about_lines_its_gate_passes() -> None:
+    """Every plugin other than the plain regex ones has a gate (what a line must hold for it to find anything): the
+    high-entropy ones a quote, JwtTokenDetector `eyJ`, KeywordDetector a keyword; the plain ones are asked only
+    where one of their regexes is. A line that passes none is asked of no plugin."""
     from aigate.scanning import _LineSecrets, _starts_with_a_quote, detect_secrets_settings
 
-    seen: list[str] = []
+    asked: dict[str, set[str]] = {}
 
-    def recording(values: dict[str, object]) -> bool:
-        seen.append(str(values["line"]))
-        return False
+    def recording(name: str, analyze: Callable[[dict[str, object]], object]) -> Callable[[dict[str, object]], object]:
+        def call(values: dict[str, object]) -> object:
+            asked.setdefault(str(values["line"]), set()).add(name)
+            return analyze(values)
+
+        return call
 
     with detect_secrets_settings():
         line_secrets = _LineSecrets()
+        others = {id(plugin) for plugin, _, _ in line_secrets._not_plain}
         assert all(gate is not None for _, _, gate in line_secrets._not_plain)
         assert all(_starts_with_a_quote(plugin.regex) for plugin, _, _ in line_secrets._not_plain
                    if "HighEntropy" in type(plugin).__name__)  # fmt: skip
-        line_secrets._line_filters = [recording]  # type: ignore[list-item]
-        lines = ["total = count + 1", "if (x) { y(); }", 'name = "x"', 'password = "Zq8#mK2$vL9pQ4wE"',
-                 "t = eyJhbGciOi.x.y", f"key = {KEY_ID}"]  # fmt: skip
+        line_secrets._gated = [(plugin, recording(type(plugin).__name__, analyze), gate)  # type: ignore[arg-type]
+                               for plugin, analyze, gate in line_secrets._gated]  # fmt: skip
+        line_secrets._not_plain = [entry for entry in line_secrets._gated if id(entry[0]) in others]
+        lines = ["total = count + 1", 'name = "x"', 'password = "Zq8#mK2$vL9pQ4wE"', "t = eyJhbGciOi.x.y",
+                 f"key = {KEY_ID}"]  # fmt: skip
         found = [s.type for s in line_secrets(list(enumerate(lines, 1)), "a.py")]
-    assert seen == lines[2:]
+    entropy = {"Base64HighEntropyString", "HexHighEntropyString"}
+    assert asked.keys() == set(lines[1:])
+    assert asked['name = "x"'] == entropy
+    assert asked['password = "Zq8#mK2$vL9pQ4wE"'] == entropy | {"KeywordDetector"}
+    assert asked["t = eyJhbGciOi.x.y"] == {"JwtTokenDetector"}
+    key_line = asked[f"key = {KEY_ID}"]
+    assert "AWSKeyDetector" in key_line and not key_line & (entropy | {"KeywordDetector"})
     assert found == ["Secret Keyword", "AWS Access Key"]
 
 
