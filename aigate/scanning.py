@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aigate import _forked
 from aigate.models import (
@@ -353,35 +353,49 @@ class _LineSecrets:
         self._plain_regexes = tuple(regex for plugin in plain for regex in plugin.denylist)
         # Each regex searched only in a line holding the text every match of it holds (`_required_text`).
         self._plain_searches = tuple((_required_text(regex), regex.search) for regex in self._plain_regexes)
-        # On a line of ASCII (most lines), each regex is searched only where the line, lowered, holds the text
-        # every match of it holds, lowered (`_lowered_text`), and one search rules out those whose text is long
-        # (rare in code) at once; the others' texts are looked for one by one.
-        lowered = [(_lowered_text(regex), regex.search) for regex in self._plain_regexes]
-        rare = sorted({text for text, _ in lowered if text is not None and len(text) >= _RARE_TEXT}, key=len)
-        self._rare_texts = re.compile("|".join(map(re.escape, reversed(rare)))) if rare else None
-        self._lowered_searches = tuple(lowered)
-        self._common_searches = tuple((text, search) for text, search in lowered if text not in rare)
+        # On a line of ASCII (most lines), each regex is searched only where the lowered line holds one of the
+        # texts one of which every match of it holds, lowered (`_necessary_texts`, which serves the regexes that
+        # ignore case too), and one search rules out at once those whose texts are all 3 characters or more (rare
+        # in code).
+        necessary = [(_necessary_texts(regex), regex.search) for regex in self._plain_regexes]
+        rare = {text for texts, _ in necessary if texts and min(map(len, texts)) >= _RARE_TEXT for text in texts}
+        self._rare_texts = re.compile(_trie_regex(rare)) if rare else None
+        self._all_searches = _Searches(necessary)
+        self._common_searches = _Searches([(texts, search) for texts, search in necessary
+                                           if not texts or not set(texts) <= rare])  # fmt: skip
         # The others, each with what a line must hold for it to find anything (`_plugin_gate`; None: nothing
         # known, it is asked about every line). Plain plugins need no gate: they are asked only where a regex is.
         keywords = _keyword_regex()
+        gates = {id(plugin): _plugin_gate(plugin, keywords) for plugin, _ in self._plugins if plugin not in plain}
         gated = [
-            (plugin, analyze, None if plugin in plain else _plugin_gate(plugin, keywords))
+            (plugin, analyze, None if (gate := gates.get(id(plugin))) is None else gate.may_find)
             for plugin, analyze in self._plugins
         ]  # fmt: skip
         self._gated = gated
         self._not_plain = [entry for entry in gated if entry[0] not in plain]
+        # A line of ASCII whose lowered text holds none of every plugin's texts (most lines of generated code, a
+        # third of real code's) can give no finding: one search of a trie of them (`_trie_regex`) skips it whole.
+        # None when some plugin has none.
+        every_text = [texts for texts, _ in necessary] + [gate.texts if gate else None for gate in gates.values()]
+        self._may_hold_a_finding = (
+            re.compile(_trie_regex({text for texts in every_text if texts for text in texts}))
+            if all(every_text) else None
+        )  # fmt: skip
 
     def __call__(self, lines: list[tuple[int, str]], filename: str) -> Iterator[PotentialSecret]:
         from detect_secrets.util.code_snippet import get_code_snippet
 
         line_content = [text for _, text in lines]
+        may_hold = None if self._may_hold_a_finding is None else self._may_hold_a_finding.search
         for line_number, text in lines:
             line = text.rstrip()
+            if may_hold is not None and line.isascii() and may_hold(line.lower()) is None:
+                continue  # no plugin can find anything in it (and filters only drop what is found)
             context = get_code_snippet(lines=line_content, line_number=line_number)
             if _filtered(self._line_filters, {"filename": filename, "line": line, "context": context}):
                 continue
-            # Only the plugins whose gate the line passes (the filters first: on generated code they drop lines
-            # faster than the gates pass them, 3.1 against 5.9 µs a line; on real code the two orders are even).
+            # Only the plugins whose gate the line passes; the filters first, as detect-secrets orders them (on the
+            # 100-line hunks' generated lines, which they all drop, they took 3.1 µs a line, the gates 5.9).
             asked = [(plugin, analyze) for plugin, analyze, may_find in
                      (self._gated if self._found_by_regex(line) else self._not_plain)
                      if may_find is None or may_find(line)]  # fmt: skip
@@ -400,13 +414,36 @@ class _LineSecrets:
         if line.isascii():
             lowered = line.lower()
             rare_text = self._rare_texts is not None and self._rare_texts.search(lowered) is not None
-            searches = self._lowered_searches if rare_text else self._common_searches
-            return any((text is None or text in lowered) and search(line) for text, search in searches)
+            return (self._all_searches if rare_text else self._common_searches).found(line, lowered)
         return any((text is None or text in line) and search(line) for text, search in self._plain_searches)
 
 
-# Texts this long (`_lowered_text`) are rare in code: one search for all of them rules them out together.
+# Texts this long are rare in code: one search for all of them rules out their regexes together.
 _RARE_TEXT = 3
+
+
+class _Searches:
+    """Regexes, each searched in a line of ASCII only where the lowered line holds one of its necessary texts
+    (`_necessary_texts`): one text is looked for as is, several with a regex of them; none, it is searched."""
+
+    def __init__(self, searches: Iterable[tuple[tuple[str, ...] | None, Callable[[str], object]]]) -> None:
+        self._one_text: list[tuple[str, Callable[[str], object]]] = []
+        self._texts: list[tuple[Callable[[str], object], Callable[[str], object]]] = []
+        self._always: list[Callable[[str], object]] = []
+        for texts, search in searches:
+            if not texts:
+                self._always.append(search)
+            elif len(texts) == 1:
+                self._one_text.append((texts[0], search))
+            else:
+                self._texts.append((re.compile("|".join(map(re.escape, texts))).search, search))
+
+    def found(self, line: str, lowered: str) -> bool:
+        return (
+            any(text in lowered and search(line) for text, search in self._one_text)
+            or any(holds(lowered) and search(line) for holds, search in self._texts)
+            or any(search(line) for search in self._always)
+        )
 
 
 def _required_text(regex: re.Pattern[str]) -> str | None:
@@ -416,23 +453,87 @@ def _required_text(regex: re.Pattern[str]) -> str | None:
     first, two thirds of that."""
     if regex.flags & re.IGNORECASE:
         return None
-    return _longest_literal_run(regex, lambda character: True) or None
+    return _longest_literal_run(regex) or None
 
 
-def _lowered_text(regex: re.Pattern[str]) -> str | None:
-    """The longest run of ASCII literal characters the regex's top level holds, in lower case, whether or not the
-    regex ignores case: a line of ASCII that does not hold it once lowered cannot match. None when there is none."""
-    return _longest_literal_run(regex, str.isascii).lower() or None
+def _necessary_texts(regex: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Texts of ASCII, lowered, one of which the lowered line holds wherever a line of ASCII holds a match of the
+    regex, whether or not it ignores case: the longest run of literal characters of one of the sequences every
+    match goes through (groups are read as part of the sequence around them, a repeat at least once as its
+    content), or one text of each branch of an alternation there; the set whose shortest text is longest. None
+    when there is none. Read by the stdlib's own parser of regexes."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    texts = _sequence_texts(_parser.parse(regex.pattern, regex.flags).data)
+    return tuple(sorted(texts)) if texts else None
 
 
-def _longest_literal_run(regex: re.Pattern[str], kept: Callable[[str], bool]) -> str:
-    """The longest run of literal characters that are `kept`, at the regex's top level, as the stdlib's own parser
-    of regexes reads it ("" when there is none)."""
+def _sequence_texts(items: Iterable[tuple[Any, Any]]) -> frozenset[str] | None:
+    from re import _parser  # type: ignore[attr-defined]
+
+    candidates: list[frozenset[str]] = []
+    run = ""
+    for op, argument in _flattened(items):
+        if op is _parser.LITERAL and chr(argument).isascii():
+            run += chr(argument).lower()
+            continue
+        if run:
+            candidates.append(frozenset({run}))
+            run = ""
+        inner = None
+        if op in (_parser.MAX_REPEAT, _parser.MIN_REPEAT) and argument[0] >= 1:
+            inner = _sequence_texts(argument[2].data)
+        elif op is _parser.BRANCH:
+            branches = [_sequence_texts(branch.data) for branch in argument[1]]
+            inner = frozenset().union(*branches) if all(branches) else None  # type: ignore[arg-type]
+        if inner:
+            candidates.append(inner)
+    if run:
+        candidates.append(frozenset({run}))
+    return max(candidates, key=lambda texts: (min(map(len, texts)), -len(texts)), default=None)
+
+
+def _trie_regex(texts: Iterable[str]) -> str:
+    """A regex of `texts` as a trie (`a(?:b|cd)`), which matches where one of them is. Python's `re` tries every
+    branch of a flat alternation at every place of a line (~70 texts: 4.7-5.9 µs a line of generated code), and a
+    trie only at the places its first characters are (0.6-0.8 µs)."""
+    trie: dict[str, Any] = {}
+    for text in texts:
+        node = trie
+        for character in text:
+            node = node.setdefault(character, {})
+        node[""] = {}  # a text ends here
+
+    def pattern(node: dict[str, Any]) -> str:
+        branches = [re.escape(character) + pattern(rest) for character, rest in sorted(node.items()) if character]
+        if not branches:
+            return ""
+        if "" in node:  # a text ends here: what follows is not needed
+            return ""
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return pattern(trie)
+
+
+def _flattened(items: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
+    """The items of a sequence, each group's own in its place (a group matches its content once, in place)."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    for op, argument in items:
+        if op is _parser.SUBPATTERN:
+            yield from _flattened(argument[3].data)
+        else:
+            yield op, argument
+
+
+def _longest_literal_run(regex: re.Pattern[str]) -> str:
+    """The longest run of literal characters at the regex's top level, as the stdlib's own parser of regexes reads
+    it ("" when there is none)."""
     from re import _parser  # type: ignore[attr-defined]
 
     longest = run = ""
     for op, argument in _parser.parse(regex.pattern, regex.flags).data:
-        run = run + chr(argument) if op is _parser.LITERAL and kept(chr(argument)) else ""
+        run = run + chr(argument) if op is _parser.LITERAL else ""
         longest = max(longest, run, key=len)
     return longest
 
@@ -500,7 +601,15 @@ def _only_regexes(plugin: object) -> bool:
     )
 
 
-def _plugin_gate(plugin: object, keywords: re.Pattern[str] | None) -> Callable[[str], bool] | None:
+class _Gate(NamedTuple):
+    """What a line must pass for a plugin to find anything in it (`may_find`), and texts, lowered, one of which a
+    line of ASCII it passes holds once lowered."""
+
+    may_find: Callable[[str], bool]
+    texts: tuple[str, ...]
+
+
+def _plugin_gate(plugin: object, keywords: re.Pattern[str] | None) -> _Gate | None:
     """What a line must pass for one of detect-secrets' other plugins to find anything in it, when known; None
     otherwise (another plugin, or another detect-secrets version's). Asking a plugin costs 1.4-5.4 µs a line
     (measured on benchmarks/generate.py's lines: 0.2 s of 20,000 for these four), the gates well under 1."""
@@ -510,7 +619,9 @@ def _plugin_gate(plugin: object, keywords: re.Pattern[str] | None) -> Callable[[
     from detect_secrets.plugins.keyword import KeywordDetector
 
     if type(plugin) is KeywordDetector and keywords is not None:
-        return _keyword_gate(keywords)
+        keyword_texts = _necessary_texts(keywords)
+        if keyword_texts:
+            return _Gate(_keyword_gate(keywords), keyword_texts)
     if (
         isinstance(plugin, HighEntropyStringsPlugin)
         and type(plugin).analyze_line is HighEntropyStringsPlugin.analyze_line
@@ -519,12 +630,14 @@ def _plugin_gate(plugin: object, keywords: re.Pattern[str] | None) -> Callable[[
     ):
         # Without `enable_eager_search` (never offered here), it yields only what its regex finds, which starts
         # with a quote.
-        return _holds_a_quote
+        return _Gate(_holds_a_quote, ("'", '"'))
     if type(plugin) is JwtTokenDetector and type(plugin).analyze_line is BasePlugin.analyze_line:
         # It yields the matches of its regexes that are well-formed tokens.
         texts = [_required_text(regex) for regex in plugin.denylist]
-        if texts and all(text is not None for text in texts):
-            return lambda line: any(text in line for text in texts if text is not None)
+        lowered = [_necessary_texts(regex) for regex in plugin.denylist]
+        if texts and all(text is not None for text in texts) and all(lowered):
+            return _Gate(lambda line: any(text in line for text in texts if text is not None),
+                         tuple(sorted({text for each in lowered if each for text in each})))  # fmt: skip
     return None
 
 
