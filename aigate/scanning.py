@@ -389,7 +389,8 @@ class _LineSecrets:
         may_hold = None if self._may_hold_a_finding is None else self._may_hold_a_finding.search
         for line_number, text in lines:
             line = text.rstrip()
-            if may_hold is not None and line.isascii() and may_hold(line.lower()) is None:
+            lowered = line.lower() if line.isascii() else None  # None: the line is not ASCII
+            if may_hold is not None and lowered is not None and may_hold(lowered) is None:
                 continue  # no plugin can find anything in it (and filters only drop what is found)
             context = get_code_snippet(lines=line_content, line_number=line_number)
             if _filtered(self._line_filters, {"filename": filename, "line": line, "context": context}):
@@ -397,7 +398,7 @@ class _LineSecrets:
             # Only the plugins whose gate the line passes; the filters first, as detect-secrets orders them (on the
             # 100-line hunks' generated lines, which they all drop, they took 3.1 µs a line, the gates 5.9).
             asked = [(plugin, analyze) for plugin, analyze, may_find in
-                     (self._gated if self._found_by_regex(line) else self._not_plain)
+                     (self._gated if self._found_by_regex(line, lowered) else self._not_plain)
                      if may_find is None or may_find(line)]  # fmt: skip
             offered = {"filename": filename, "line": line, "line_number": line_number, "context": context}
             for plugin, analyze in asked:
@@ -409,10 +410,10 @@ class _LineSecrets:
                         continue
                     yield secret
 
-    def _found_by_regex(self, line: str) -> bool:
-        """Whether any plain plugin's regex is found in `line`."""
-        if line.isascii():
-            lowered = line.lower()
+    def _found_by_regex(self, line: str, lowered: str | None) -> bool:
+        """Whether any plain plugin's regex is found in `line`; `lowered`: the line lowered when it is ASCII, else
+        None."""
+        if lowered is not None:
             rare_text = self._rare_texts is not None and self._rare_texts.search(lowered) is not None
             return (self._all_searches if rare_text else self._common_searches).found(line, lowered)
         return any((text is None or text in line) and search(line) for text, search in self._plain_searches)
@@ -436,7 +437,7 @@ class _Searches:
             elif len(texts) == 1:
                 self._one_text.append((texts[0], search))
             else:
-                self._texts.append((re.compile("|".join(map(re.escape, texts))).search, search))
+                self._texts.append((re.compile(_trie_regex(texts)).search, search))
 
     def found(self, line: str, lowered: str) -> bool:
         return (
@@ -450,10 +451,16 @@ def _required_text(regex: re.Pattern[str]) -> str | None:
     """The longest run of literal characters the regex's top level holds (a sequence: each of its items is in every
     match, in order), when it matches case: a line without it cannot match. None otherwise. Searching 45 regexes a
     line was half of the check (0.15 s of 20,000 generated lines, 0.32 s of real code); looking for their texts
-    first, two thirds of that."""
+    first, two thirds of that. Parsed by the stdlib's own parser of regexes."""
+    from re import _parser  # type: ignore[attr-defined]
+
     if regex.flags & re.IGNORECASE:
         return None
-    return _longest_literal_run(regex) or None
+    longest = run = ""
+    for op, argument in _parser.parse(regex.pattern, regex.flags).data:
+        run = run + chr(argument) if op is _parser.LITERAL else ""
+        longest = max(longest, run, key=len)
+    return longest or None
 
 
 def _necessary_texts(regex: re.Pattern[str]) -> tuple[str, ...] | None:
@@ -524,18 +531,6 @@ def _flattened(items: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
             yield from _flattened(argument[3].data)
         else:
             yield op, argument
-
-
-def _longest_literal_run(regex: re.Pattern[str]) -> str:
-    """The longest run of literal characters at the regex's top level, as the stdlib's own parser of regexes reads
-    it ("" when there is none)."""
-    from re import _parser  # type: ignore[attr-defined]
-
-    longest = run = ""
-    for op, argument in _parser.parse(regex.pattern, regex.flags).data:
-        run = run + chr(argument) if op is _parser.LITERAL else ""
-        longest = max(longest, run, key=len)
-    return longest
 
 
 class _Injected:
